@@ -1,0 +1,34 @@
+package mirror
+
+// Op is what happened to a path, in the engine's terms.
+type Op uint8
+
+const (
+	OpCreate   Op = iota + 1 // a new object appeared at Path (file, dir, node, symlink, hard link)
+	OpModify                 // content of Path changed
+	OpAttrib                 // metadata of Path changed (mode, owner, times, xattrs)
+	OpDelete                 // Path removed
+	OpRename                 // From moved to Path
+	OpExchange               // From and Path swapped
+)
+
+var opNames = [...]string{
+	OpCreate: "create", OpModify: "modify", OpAttrib: "attrib",
+	OpDelete: "delete", OpRename: "rename", OpExchange: "exchange",
+}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) && opNames[o] != "" {
+		return opNames[o]
+	}
+	return "op?"
+}
+
+// Event is one change to mirror. Paths are relative to the source root,
+// "." for the root itself, and may hold any byte but NUL.
+type Event struct {
+	Op   Op
+	Path string
+	From string // OpRename, OpExchange
+	Dir  bool
+}
