@@ -1,0 +1,17 @@
+// Package config turns the three sources of mirrorfs options into one Config.
+//
+// Every option has a single canonical name, listed once in Keys(), and is
+// written the same way in all sources:
+//
+//	--delay 2s                 a command-line flag
+//	-o delay=2s,xattrs         a mount option (fstab, mount(8), mount.fuse3)
+//	delay = 2s                 a line in the config file (--config / -o config=)
+//
+// The CLI applies them in this order, later sources overriding earlier ones:
+//
+//	Defaults() < config file < -o options < explicit flags
+//
+// Load does exactly that; Validate then checks the result as a whole. Options
+// that belong to mount(8) or systemd (_netdev, nofail, x-systemd.*, ...) are
+// accepted and ignored so an fstab line works unchanged; see IsMountOnlyOption.
+package config

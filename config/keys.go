@@ -1,0 +1,175 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Kind is how an option's value is written.
+type Kind uint8
+
+const (
+	KindString   Kind = iota + 1
+	KindPath          // a file system path
+	KindDuration      // Go syntax (200ms, 2s, 5m) or plain integer seconds
+	KindBool          // "key" alone, key=true|false|yes|no|1|0|on|off, or no-key
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindString:
+		return "string"
+	case KindPath:
+		return "path"
+	case KindDuration:
+		return "duration"
+	case KindBool:
+		return "bool"
+	}
+	return "kind?"
+}
+
+// Key describes one option. The CLI generates its flags from Keys(); it should
+// declare every flag as a string (bools as bool flags) and pass the value
+// through Config.Set, so flags accept exactly the syntax of -o and the file.
+type Key struct {
+	Name    string
+	Usage   string
+	Kind    Kind
+	Default string // as it would be written on the command line; "" for none
+	// Negatable marks booleans that default to true, for which the CLI should
+	// offer --no-NAME. Set accepts no-NAME for every boolean regardless.
+	Negatable bool
+}
+
+type keyDef struct {
+	Key
+	field func(*Config) any // *string, *time.Duration or *bool
+	check func(string) (string, error)
+	// notInFile keys make no sense inside a config file.
+	notInFile bool
+}
+
+// configKey names the config file; it cannot appear inside one.
+const configKey = "config"
+
+var keyTable = []keyDef{
+	{Key: Key{Name: "source", Kind: KindPath, Usage: "serve `DIR` at the mountpoint instead of mounting over the mountpoint's own contents"},
+		field: func(c *Config) any { return &c.Source }},
+	{Key: Key{Name: "dest", Kind: KindString, Usage: "rsync daemon destination, e.g. rsync://host/module/path or host::module/path (required)"},
+		field: func(c *Config) any { return &c.Dest }},
+	{Key: Key{Name: "password-file", Kind: KindPath, Usage: "`FILE` holding the rsync daemon password (or set RSYNC_PASSWORD)"},
+		field: func(c *Config) any { return &c.PasswordFile }},
+	{Key: Key{Name: "delay", Kind: KindDuration, Default: "200ms", Usage: "ship a changed path after it has been quiet this long"},
+		field: func(c *Config) any { return &c.Delay }},
+	{Key: Key{Name: "max-delay", Kind: KindDuration, Default: "2s", Usage: "ship a path that keeps changing at the latest after this long"},
+		field: func(c *Config) any { return &c.MaxDelay }},
+	{Key: Key{Name: "flush-timeout", Kind: KindDuration, Default: "5m", Usage: "how long unmount waits for pending changes to be shipped"},
+		field: func(c *Config) any { return &c.FlushTimeout }},
+	{Key: Key{Name: "initial-sync", Kind: KindBool, Default: "true", Negatable: true, Usage: "sync the whole tree once at mount time"},
+		field: func(c *Config) any { return &c.InitialSync }},
+	{Key: Key{Name: "allow-other", Kind: KindBool, Default: "false", Usage: "let users other than the mounting one access the mount"},
+		field: func(c *Config) any { return &c.AllowOther }},
+	{Key: Key{Name: "xattrs", Kind: KindBool, Default: "false", Usage: "serve extended attributes and mirror them (rsync -X)"},
+		field: func(c *Config) any { return &c.Xattrs }},
+	{Key: Key{Name: "acls", Kind: KindBool, Default: "false", Usage: "mirror POSIX ACLs (rsync -A)"},
+		field: func(c *Config) any { return &c.ACLs }},
+	{Key: Key{Name: "compress", Kind: KindBool, Default: "false", Usage: "compress data in transfer (rsync -z)"},
+		field: func(c *Config) any { return &c.Compress }},
+	{Key: Key{Name: "numeric-ids", Kind: KindBool, Default: "false", Usage: "keep numeric owner ids instead of mapping names (rsync --numeric-ids)"},
+		field: func(c *Config) any { return &c.NumericIDs }},
+	{Key: Key{Name: "rsync", Kind: KindPath, Default: "rsync", Usage: "rsync `BINARY` to run"},
+		field: func(c *Config) any { return &c.Rsync }},
+	{Key: Key{Name: "timeout", Kind: KindDuration, Default: "30s", Usage: "rsync I/O timeout (rsync --timeout)"},
+		field: func(c *Config) any { return &c.Timeout }},
+	{Key: Key{Name: "contimeout", Kind: KindDuration, Default: "10s", Usage: "rsync daemon connection timeout (rsync --contimeout)"},
+		field: func(c *Config) any { return &c.ConTimeout }},
+	{Key: Key{Name: "log-level", Kind: KindString, Default: "info", Usage: "log level: debug, info, warn or error"},
+		field: func(c *Config) any { return &c.LogLevel }, check: checkLogLevel},
+	{Key: Key{Name: "debug-fuse", Kind: KindBool, Default: "false", Usage: "log every FUSE request (very verbose)"},
+		field: func(c *Config) any { return &c.DebugFUSE }},
+	{Key: Key{Name: configKey, Kind: KindPath, Usage: "read options from `FILE` (key = value per line)"},
+		field: func(c *Config) any { return &c.ConfigFile }, notInFile: true},
+}
+
+var keyIndex = func() map[string]*keyDef {
+	m := make(map[string]*keyDef, len(keyTable))
+	for i := range keyTable {
+		m[keyTable[i].Name] = &keyTable[i]
+	}
+	return m
+}()
+
+// Keys returns the option table, for generating CLI flags and documentation.
+func Keys() []Key {
+	keys := make([]Key, len(keyTable))
+	for i, k := range keyTable {
+		keys[i] = k.Key
+	}
+	return keys
+}
+
+// lookup resolves a key, including no-KEY for booleans.
+func lookup(key string) (def *keyDef, negated bool) {
+	if d, ok := keyIndex[key]; ok {
+		return d, false
+	}
+	if name, ok := strings.CutPrefix(key, "no-"); ok {
+		if d, ok := keyIndex[name]; ok && d.Kind == KindBool {
+			return d, true
+		}
+	}
+	return nil, false
+}
+
+// Set applies one option. An empty value means "given without a value",
+// which only booleans accept. Mount-only options are accepted and ignored.
+func (c *Config) Set(key, value string) error {
+	return c.set(key, value, value != "")
+}
+
+func (c *Config) set(key, value string, hasValue bool) error {
+	if err := unsupported[key]; err != nil {
+		return err
+	}
+	if IsMountOnlyOption(key) {
+		return nil
+	}
+	def, negated := lookup(key)
+	if def == nil {
+		return unknownOption(key)
+	}
+	if def.Kind == KindBool {
+		b := true
+		if hasValue {
+			var err error
+			if b, err = parseBool(value); err != nil {
+				return fmt.Errorf("%s %q: %w (use true or false, or write %q or %q alone)", key, value, err, def.Name, "no-"+def.Name)
+			}
+		}
+		*def.field(c).(*bool) = b != negated
+		return nil
+	}
+	if !hasValue || value == "" {
+		return fmt.Errorf("option %q needs a value (write %s=VALUE)", key, key)
+	}
+	switch p := def.field(c).(type) {
+	case *time.Duration:
+		d, err := parseDuration(value)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", key, value, err)
+		}
+		*p = d
+	case *string:
+		if def.check != nil {
+			v, err := def.check(value)
+			if err != nil {
+				return fmt.Errorf("%s %q: %w", key, value, err)
+			}
+			value = v
+		}
+		*p = value
+	}
+	return nil
+}

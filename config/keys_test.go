@@ -1,0 +1,124 @@
+package config
+
+import (
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestKeysUniqueAndSettable(t *testing.T) {
+	seen := map[string]bool{}
+	for _, k := range Keys() {
+		if seen[k.Name] {
+			t.Errorf("duplicate key %q", k.Name)
+		}
+		seen[k.Name] = true
+		if k.Usage == "" {
+			t.Errorf("key %q has no usage text", k.Name)
+		}
+		if IsMountOnlyOption(k.Name) {
+			t.Errorf("key %q collides with a mount-only option", k.Name)
+		}
+		if k.Negatable && (k.Kind != KindBool || k.Default != "true") {
+			t.Errorf("key %q: only booleans defaulting to true are negatable", k.Name)
+		}
+		var c Config
+		value := map[Kind]string{KindString: "x", KindPath: "/x", KindDuration: "3s", KindBool: "true"}[k.Kind]
+		if k.Name == "log-level" {
+			value = "debug"
+		}
+		if err := c.Set(k.Name, value); err != nil {
+			t.Errorf("Set(%q, %q): %v", k.Name, value, err)
+		}
+		if c == (Config{}) {
+			t.Errorf("Set(%q, %q) changed nothing", k.Name, value)
+		}
+	}
+	for _, k := range Keys() {
+		if k.Kind == KindBool && seen["no-"+k.Name] {
+			t.Errorf("key no-%s shadows the negation of %q", k.Name, k.Name)
+		}
+	}
+}
+
+// The Default column must describe Defaults() exactly.
+func TestKeysDefaultsMatch(t *testing.T) {
+	var c Config
+	for _, k := range Keys() {
+		if k.Default == "" {
+			continue
+		}
+		if err := c.Set(k.Name, k.Default); err != nil {
+			t.Fatalf("Set(%q, %q): %v", k.Name, k.Default, err)
+		}
+	}
+	if c != Defaults() {
+		t.Errorf("defaults from Keys() = %+v\nDefaults()         = %+v", c, Defaults())
+	}
+}
+
+func TestSet(t *testing.T) {
+	tests := []struct {
+		key, value string
+		check      func(Config) bool
+		wantErr    string
+	}{
+		// durations
+		{"delay", "200ms", func(c Config) bool { return c.Delay == 200*time.Millisecond }, ""},
+		{"delay", "1m30s", func(c Config) bool { return c.Delay == 90*time.Second }, ""},
+		{"max-delay", "5", func(c Config) bool { return c.MaxDelay == 5*time.Second }, ""},
+		{"timeout", " 7 ", func(c Config) bool { return c.Timeout == 7*time.Second }, ""},
+		{"delay", "abc", nil, `delay "abc": not a duration (use e.g. 200ms, 2s`},
+		{"delay", "1.5", nil, "not a duration"},
+		{"delay", "99999999999999", nil, "out of range"},
+		{"delay", "", nil, `option "delay" needs a value`},
+		// bools
+		{"xattrs", "", func(c Config) bool { return c.Xattrs }, ""},
+		{"xattrs", "yes", func(c Config) bool { return c.Xattrs }, ""},
+		{"xattrs", "ON", func(c Config) bool { return c.Xattrs }, ""},
+		{"xattrs", "1", func(c Config) bool { return c.Xattrs }, ""},
+		{"initial-sync", "false", func(c Config) bool { return !c.InitialSync }, ""},
+		{"initial-sync", "off", func(c Config) bool { return !c.InitialSync }, ""},
+		{"initial-sync", "0", func(c Config) bool { return !c.InitialSync }, ""},
+		{"no-initial-sync", "", func(c Config) bool { return !c.InitialSync }, ""},
+		{"no-initial-sync", "false", func(c Config) bool { return c.InitialSync }, ""},
+		{"no-acls", "", func(c Config) bool { return !c.ACLs }, ""},
+		{"debug-fuse", "true", func(c Config) bool { return c.DebugFUSE }, ""},
+		{"compress", "maybe", nil, `compress "maybe": not a boolean (use true or false, or write "compress" or "no-compress" alone)`},
+		// strings and paths
+		{"dest", "rsync://h/m/p", func(c Config) bool { return c.Dest == "rsync://h/m/p" }, ""},
+		{"source", "rel/dir", func(c Config) bool { return c.Source == "rel/dir" }, ""},
+		{"rsync", "/usr/local/bin/rsync", func(c Config) bool { return c.Rsync == "/usr/local/bin/rsync" }, ""},
+		{"config", "/etc/m.conf", func(c Config) bool { return c.ConfigFile == "/etc/m.conf" }, ""},
+		{"dest", "", nil, `option "dest" needs a value`},
+		{"log-level", "DEBUG", func(c Config) bool { return c.LogLevel == "debug" }, ""},
+		{"log-level", "warning", func(c Config) bool { return c.LogLevel == "warn" }, ""},
+		{"log-level", "loud", nil, `log-level "loud": not a log level (use debug, info, warn or error)`},
+		// unknown, negation of non-bools, mount-only, ro
+		{"dely", "1s", nil, `unknown option "dely": did you mean "delay"?`},
+		{"password_file", "/x", nil, `did you mean "password-file"?`},
+		{"no-xatrs", "", nil, `did you mean "no-xattrs"?`},
+		{"no-delay", "", nil, "unknown option"},
+		{"nofail", "", func(c Config) bool { return c == Defaults() }, ""},
+		{"x-systemd.after", "network.target", func(c Config) bool { return c == Defaults() }, ""},
+		{"ro", "", nil, `"ro" refused`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			c := Defaults()
+			err := c.Set(tt.key, tt.value)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Set(%q, %q) error = %v, want containing %q", tt.key, tt.value, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("Set(%q, %q): %v", tt.key, tt.value, err)
+			}
+			if !tt.check(c) {
+				t.Errorf("Set(%q, %q) gave %+v", tt.key, tt.value, c)
+			}
+		})
+	}
+}

@@ -1,0 +1,105 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// maxMaxDelay bounds max-delay: beyond an hour a mirror is no longer a mirror.
+const maxMaxDelay = time.Hour
+
+// Validate checks the configuration as a whole and makes Source, Mountpoint
+// and PasswordFile absolute, so a later chdir cannot change their meaning.
+func (c *Config) Validate() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	if strings.TrimSpace(c.Dest) == "" {
+		add("no destination: set dest (e.g. -o dest=rsync://host/module/path, --dest, or dest = ... in the config file)")
+	}
+	switch {
+	case c.Delay <= 0:
+		add("delay %v: must be more than 0 (e.g. 200ms)", c.Delay)
+	case c.Delay > c.MaxDelay:
+		add("delay %v is longer than max-delay %v: a path would never wait for quiet (raise max-delay or lower delay)", c.Delay, c.MaxDelay)
+	}
+	if c.MaxDelay > maxMaxDelay {
+		add("max-delay %v: at most %v (changes would stay unmirrored for too long)", c.MaxDelay, maxMaxDelay)
+	}
+	if c.FlushTimeout <= 0 {
+		add("flush-timeout %v: must be more than 0 (e.g. 5m)", c.FlushTimeout)
+	}
+	// rsync takes whole seconds; less than 1s would become 0, which means "no timeout".
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{{"timeout", c.Timeout}, {"contimeout", c.ConTimeout}} {
+		if t.d < time.Second {
+			add("%s %v: must be at least 1s (rsync counts whole seconds, and 0 would mean no timeout)", t.name, t.d)
+		}
+	}
+	if _, err := ParseLogLevel(c.LogLevel); err != nil {
+		add("log-level %q: %w", c.LogLevel, err)
+	}
+	if strings.TrimSpace(c.Rsync) == "" {
+		add("rsync: empty binary name (leave it unset to use rsync from $PATH)")
+	}
+	for _, p := range []struct {
+		name string
+		path *string
+	}{{"source", &c.Source}, {"mountpoint", &c.Mountpoint}} {
+		if *p.path == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*p.path)
+		if err != nil {
+			add("%s %q: cannot make it absolute: %w (give an absolute path)", p.name, *p.path, err)
+			continue
+		}
+		*p.path = abs
+	}
+	if err := c.checkPasswordFile(); err != nil {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// checkPasswordFile catches what rsync would reject on every run, once, at
+// start-up. The value is never echoed when it may be the password itself.
+func (c *Config) checkPasswordFile() error {
+	p := c.PasswordFile
+	if p == "" {
+		return nil
+	}
+	if p == "-" {
+		return errors.New(`password-file "-": rsync's stdin carries the file list, so the password cannot come from there (give a path to a file, or set RSYNC_PASSWORD)`)
+	}
+	st, err := os.Stat(p)
+	if errors.Is(err, fs.ErrNotExist) && !strings.Contains(p, "/") {
+		return errors.New("password-file takes a path to a file holding the password, not the password itself (no such file; write the password into a root-only file, mode 0600, and give its path)")
+	}
+	if err != nil {
+		return fmt.Errorf("password-file: %w (create it holding the password, mode 0600, or fix the path)", err)
+	}
+	if st.IsDir() {
+		return fmt.Errorf("password-file %q is a directory (give the file holding the password)", p)
+	}
+	if st.Mode().Perm()&0o006 != 0 {
+		return fmt.Errorf("password-file %q is accessible by others, which rsync refuses (run chmod 600 %s)", p, p)
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && sys.Uid != 0 {
+		return fmt.Errorf("password-file %q is not owned by root, which rsync refuses when run as root (run chown root %s)", p, p)
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		return fmt.Errorf("password-file %q: cannot make it absolute: %w (give an absolute path)", p, err)
+	}
+	c.PasswordFile = abs
+	return nil
+}
