@@ -1,0 +1,196 @@
+package fs
+
+import (
+	"context"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// stamp is what fstat tells about content changes.
+type stamp struct {
+	size         int64
+	mtime, ctime syscall.Timespec
+}
+
+func stampOf(st *syscall.Stat_t) stamp {
+	return stamp{size: st.Size, mtime: st.Mtim, ctime: st.Ctim}
+}
+
+// writeState tracks a node's open handles and whether its content may
+// have changed since it was last reported.
+type writeState struct {
+	handles  map[*file]struct{}
+	writers  int
+	dirty    bool      // changed in a way a stamp may not show (open for write, create, truncate, ...)
+	last     stamp     // at the last report, or when the first writer opened
+	reported time.Time // last report or first open for writing, for the ticker
+}
+
+func (n *node) opened(f *file, st *syscall.Stat_t) {
+	var fresh syscall.Stat_t
+	if f.writable && st == nil && f.stat(&fresh) == nil {
+		st = &fresh
+	}
+	n.mu.Lock()
+	first := false
+	if n.ws.handles == nil {
+		n.ws.handles = make(map[*file]struct{}, 1)
+	}
+	n.ws.handles[f] = struct{}{}
+	if f.writable {
+		n.ws.writers++
+		n.ws.dirty = true
+		if n.ws.writers == 1 {
+			first = true
+			if st != nil {
+				n.ws.last = stampOf(st)
+			}
+			n.ws.reported = time.Now()
+		}
+	}
+	n.mu.Unlock()
+	if first {
+		n.r.writers.add(n)
+	}
+}
+
+// checkWrite reports OpWrite if the node is dirty or its stamp moved since
+// the last report (writes through passthrough leave no other trace).
+func (n *node) checkWrite(f *file) {
+	var st syscall.Stat_t
+	statErr := f.stat(&st)
+	n.mu.Lock()
+	s := stampOf(&st)
+	report := n.ws.dirty || statErr == nil && s != n.ws.last
+	if report {
+		n.ws.dirty = false
+		n.ws.last = s
+		n.ws.reported = time.Now()
+	}
+	n.mu.Unlock()
+	if report {
+		n.changed(OpWrite)
+	}
+}
+
+func (n *node) released(f *file) {
+	n.mu.Lock()
+	delete(n.ws.handles, f)
+	last := false
+	if f.writable {
+		n.ws.writers--
+		last = n.ws.writers == 0
+	}
+	n.mu.Unlock()
+	if last {
+		n.r.writers.remove(n)
+		n.checkWrite(f)
+	}
+}
+
+// markDirty records a change the next Flush or Release must report.
+func (n *node) markDirty() {
+	n.mu.Lock()
+	n.ws.dirty = true
+	n.mu.Unlock()
+}
+
+// changed reports op on the node at its current path. A node in no
+// directory has nothing to mirror.
+func (n *node) changed(op Op) {
+	if rel, ok := n.relPath(); ok {
+		n.r.report(Change{Op: op, Path: reportPath(rel), Dir: n.isDir()})
+	}
+}
+
+// anyHandle runs fn with the descriptor of one of n's open handles,
+// preferring a writable one; the handle cannot be released meanwhile.
+func (n *node) anyHandle(fn func(fd int) syscall.Errno) syscall.Errno {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	var pick *file
+	for f := range n.ws.handles {
+		if pick == nil || f.writable && !pick.writable {
+			pick = f
+		}
+	}
+	if pick == nil {
+		return syscall.ENOENT
+	}
+	return fn(pick.fd)
+}
+
+// writerSet holds the nodes with writable handles for the periodic check.
+type writerSet struct {
+	mu    sync.Mutex
+	nodes map[*node]struct{}
+}
+
+func newWriterSet() *writerSet {
+	return &writerSet{nodes: make(map[*node]struct{})}
+}
+
+func (w *writerSet) add(n *node) {
+	w.mu.Lock()
+	w.nodes[n] = struct{}{}
+	w.mu.Unlock()
+}
+
+func (w *writerSet) remove(n *node) {
+	w.mu.Lock()
+	delete(w.nodes, n)
+	w.mu.Unlock()
+}
+
+// run re-reports files kept open for writing whose size or mtime moved,
+// at most once per interval each, until ctx ends.
+func (w *writerSet) run(ctx context.Context, interval time.Duration) {
+	t := time.NewTicker(max(interval/2, 10*time.Millisecond))
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			w.mu.Lock()
+			nodes := make([]*node, 0, len(w.nodes))
+			for n := range w.nodes {
+				nodes = append(nodes, n)
+			}
+			w.mu.Unlock()
+			for _, n := range nodes {
+				n.tick(now, interval)
+			}
+		}
+	}
+}
+
+func (n *node) tick(now time.Time, interval time.Duration) {
+	n.mu.Lock()
+	var pick *file
+	if now.Sub(n.ws.reported) >= interval {
+		for f := range n.ws.handles {
+			if f.writable {
+				pick = f
+				break
+			}
+		}
+	}
+	var st syscall.Stat_t
+	report := false
+	if pick != nil && pick.stat(&st) == nil {
+		s := stampOf(&st)
+		if s.size != n.ws.last.size || s.mtime != n.ws.last.mtime {
+			n.ws.last = s
+			n.ws.reported = now
+			report = true
+		}
+	}
+	n.mu.Unlock()
+	if report {
+		if rel, ok := n.relPath(); ok {
+			n.r.report(Change{Op: OpWrite, Path: reportPath(rel)})
+		}
+	}
+}
