@@ -1,0 +1,87 @@
+package mirror
+
+import (
+	"strconv"
+	"time"
+)
+
+// sourceArg is the backing directory as rsync sees it: fd 3 of the child.
+const sourceArg = "/proc/self/fd/3/"
+
+type argMode uint8
+
+const (
+	modeList          argMode = iota // listed paths, -d semantics
+	modeListRecursive                // listed directories with -r --delete
+	modeFull                         // the whole tree (initial sync)
+	modeProbe                        // list the module root only
+)
+
+func seconds(d time.Duration) string {
+	s := int64((d + time.Second - 1) / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return strconv.FormatInt(s, 10)
+}
+
+// rsyncArgs builds the command line. It never carries a password.
+func rsyncArgs(cfg *Config, mode argMode) []string {
+	var a []string
+	if mode == modeProbe {
+		a = append(a, "--list-only", "--exclude=*")
+	} else {
+		// -8: high-bit names are printed as they are, so stderr can be
+		// matched against the listed paths.
+		a = append(a, "-a", "-H", "-8", "--stats", "--no-human-readable")
+		if cfg.exactTimes {
+			a = append(a, "--modify-window=-1")
+		}
+		if cfg.Xattrs {
+			a = append(a, "-X")
+		}
+		if cfg.ACLs {
+			a = append(a, "-A")
+		}
+		if cfg.NumericIDs {
+			a = append(a, "--numeric-ids")
+		}
+		if cfg.Compress && cfg.Dest.Kind == DestDaemon {
+			a = append(a, "-z")
+		}
+	}
+	switch mode {
+	case modeList:
+		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force")
+	case modeListRecursive:
+		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "-r", "--delete")
+	case modeFull:
+		a = append(a, "--delete", "--force")
+	}
+	a = append(a, "--timeout="+seconds(cfg.Timeout))
+	if cfg.Dest.Kind == DestDaemon {
+		// TCP_NODELAY removes a ~90 ms Nagle/delayed-ACK floor per session.
+		a = append(a, "--contimeout="+seconds(cfg.ConTimeout), "--sockopts=TCP_NODELAY")
+		if cfg.PasswordFile != "" {
+			a = append(a, "--password-file="+cfg.PasswordFile)
+		}
+	}
+	if mode == modeProbe {
+		return append(a, cfg.Dest.moduleArg())
+	}
+	return append(a, sourceArg, cfg.Dest.RsyncArg())
+}
+
+// listInput is the NUL-separated --files-from list.
+func listInput(paths []string) []byte {
+	n := 0
+	for _, p := range paths {
+		n += len(p) + 1
+	}
+	b := make([]byte, 0, n)
+	for _, p := range paths {
+		b = append(b, p...)
+		b = append(b, 0)
+	}
+	return b
+}

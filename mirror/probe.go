@@ -1,0 +1,67 @@
+package mirror
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Probe checks that the destination can be written: for a daemon it lists
+// the module root (auth and module are checked, nothing is transferred),
+// for a local directory it checks the directory itself.
+func Probe(ctx context.Context, cfg Config) error {
+	if cfg.Dest.Kind == DestLocal {
+		return probeLocal(cfg.Dest.LocalDir)
+	}
+	if cfg.Dest.Kind != DestDaemon {
+		return errors.New("probe: no destination given")
+	}
+	if err := cfg.setDefaults(); err != nil {
+		return err
+	}
+	r := execRsync(ctx, &cfg, rsyncArgs(&cfg, modeProbe), nil)
+	if r.startErr != nil {
+		return fmt.Errorf("cannot run %s: %w; install rsync 3.1.0 or newer or point --rsync at it", cfg.RsyncPath, r.startErr)
+	}
+	if r.code == -1 {
+		return fmt.Errorf("probe of %s interrupted: %w", cfg.Dest, ctx.Err())
+	}
+	if rerr := classify(r.code, r.stderr, cfg.Dest, &cfg); rerr != nil {
+		// Probe is a one-shot check: "retrying" is for the engine.
+		return &RsyncError{Code: rerr.Code, Class: rerr.Class, Detail: rerr.Detail, Msg: trimRetrying(rerr.Msg)}
+	}
+	return nil
+}
+
+func trimRetrying(s string) string {
+	for _, suf := range []string{"; retrying", " retrying"} {
+		if len(s) > len(suf) && s[len(s)-len(suf):] == suf {
+			return s[:len(s)-len(suf)]
+		}
+	}
+	return s
+}
+
+func probeLocal(dir string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("destination directory %s does not exist: create it (mkdir -p %s)", dir, dir)
+	case err != nil:
+		return fmt.Errorf("destination directory %s cannot be checked: %w", dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("destination %s is not a directory: give a directory to mirror into", dir)
+	}
+	if err := unix.Access(dir, unix.W_OK|unix.X_OK); err != nil {
+		return fmt.Errorf("destination directory %s is not writable: %w; fix its permissions", dir, err)
+	}
+	var sfs unix.Statfs_t
+	if err := unix.Statfs(dir, &sfs); err == nil && sfs.Flags&unix.ST_RDONLY != 0 {
+		return fmt.Errorf("destination directory %s is on a read-only filesystem: remount it read-write", dir)
+	}
+	return nil
+}

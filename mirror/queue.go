@@ -1,0 +1,465 @@
+package mirror
+
+import (
+	"strings"
+	"time"
+
+	"github.com/google/btree"
+)
+
+// maxPath is rsync's MAXPATHLEN: longer names cannot be carried by it.
+const maxPath = 4096
+
+// opSet records which kinds of change an entry has seen.
+type opSet uint8
+
+func (s opSet) has(o Op) bool { return s&(1<<o) != 0 }
+
+func (s opSet) list() []string {
+	var out []string
+	for o := OpCreate; o <= OpExchange; o++ {
+		if s.has(o) {
+			out = append(out, o.String())
+		}
+	}
+	return out
+}
+
+type place uint8
+
+const (
+	placeNone    place = iota
+	placeReady         // in the tree and on byLast/byFirst
+	placeBackoff       // in the tree and on the backoff list (per-path failure)
+	placeFlight        // in the running batch
+)
+
+// entry is one path to make equal on the destination.
+type entry struct {
+	path      string
+	recursive bool // ship with -r --delete
+	born      bool // created in this window: the destination has never seen it
+	first     time.Time
+	last      time.Time
+	seq       uint64 // first event not yet on the destination
+	ops       opSet
+
+	attempts  int // per-path failures in a row
+	lastErr   string
+	errSince  time.Time
+	retryAt   time.Time
+	failEpoch uint64 // sync epoch of the batch that last failed it
+
+	links     [2]link
+	place     place
+	coveredBy *entry // in a batch: shipped by this recursive ancestor
+}
+
+// longPath is a path rsync cannot carry; it is reported, never shipped.
+type longPath struct {
+	path  string
+	seq   uint64
+	since time.Time
+}
+
+// queue is the pure coalescing logic; the Engine serializes access to it.
+type queue struct {
+	tree    *btree.BTreeG[*entry]
+	byLast  elist
+	byFirst elist
+	backoff elist
+	flight  map[string]*entry
+	long    map[string]*longPath
+	// fullSync is set while a whole-tree rsync runs: nothing can be born
+	// then, since rsync may copy a new file before its deletion is seen.
+	fullSync bool
+	newLong  []string // long paths not yet logged
+	key      entry
+}
+
+func newQueue() *queue {
+	return &queue{
+		tree:    btree.NewG(32, func(a, b *entry) bool { return a.path < b.path }),
+		byLast:  elist{which: lByLast},
+		byFirst: elist{which: lByFirst},
+		backoff: elist{which: lByLast},
+		flight:  make(map[string]*entry),
+		long:    make(map[string]*longPath),
+	}
+}
+
+func (q *queue) get(p string) *entry {
+	q.key.path = p
+	e, _ := q.tree.Get(&q.key)
+	return e
+}
+
+func (q *queue) pending() int { return q.tree.Len() }
+
+// parent returns the parent of a relative path; "." for top-level names.
+func parent(p string) string {
+	if i := strings.LastIndexByte(p, '/'); i >= 0 {
+		return p[:i]
+	}
+	return "."
+}
+
+// isBelow reports whether p lies strictly inside dir.
+func isBelow(p, dir string) bool {
+	if dir == "." {
+		return p != "."
+	}
+	return len(p) > len(dir) && p[len(dir)] == '/' && strings.HasPrefix(p, dir)
+}
+
+// ascendBelow visits the pending entries strictly inside dir. Descendants
+// of "d" are the keys in ["d/", "d0"): '0' is the byte after '/'.
+func (q *queue) ascendBelow(dir string, fn func(*entry) bool) {
+	if dir == "." {
+		q.tree.Ascend(func(e *entry) bool {
+			if e.path == "." {
+				return true
+			}
+			return fn(e)
+		})
+		return
+	}
+	q.tree.AscendRange(&entry{path: dir + "/"}, &entry{path: dir + "0"}, fn)
+}
+
+// coveringAncestor returns a pending recursive ancestor of p, if any.
+func (q *queue) coveringAncestor(p string) *entry {
+	for a := p; a != "."; {
+		a = parent(a)
+		if e := q.get(a); e != nil && e.recursive {
+			return e
+		}
+	}
+	return nil
+}
+
+// flightCovers reports whether a running rsync may transfer p on its own.
+func (q *queue) flightCovers(p string) bool {
+	if q.fullSync || q.flight[p] != nil {
+		return true
+	}
+	for a := p; a != "."; {
+		a = parent(a)
+		if e := q.flight[a]; e != nil && e.recursive {
+			return true
+		}
+	}
+	return false
+}
+
+// add folds one event into the queue.
+func (q *queue) add(ev Event, seq uint64, now time.Time) {
+	switch ev.Op {
+	case OpCreate:
+		q.touch(ev.Path, ev.Op, seq, now, ev.Dir, true)
+	case OpDelete:
+		q.gone(ev.Path, ev.Op, seq, now)
+	case OpRename:
+		q.gone(ev.From, ev.Op, seq, now)
+		q.touch(ev.Path, ev.Op, seq, now, ev.Dir, false)
+	case OpExchange:
+		// Dir describes only one side, and -r on a file is harmless.
+		q.touch(ev.From, ev.Op, seq, now, true, false)
+		q.touch(ev.Path, ev.Op, seq, now, true, false)
+	default: // OpModify, OpAttrib and anything newer
+		q.touch(ev.Path, ev.Op, seq, now, false, false)
+	}
+}
+
+// touch records a change at p and returns the entry that will ship it.
+func (q *queue) touch(p string, op Op, seq uint64, now time.Time, recursive, create bool) *entry {
+	if len(p) >= maxPath {
+		if _, ok := q.long[p]; !ok {
+			q.long[p] = &longPath{path: p, seq: seq, since: now}
+			q.newLong = append(q.newLong, p)
+		}
+		return nil
+	}
+	e := q.get(p)
+	if e == nil {
+		if a := q.coveringAncestor(p); a != nil {
+			q.bump(a, op, now)
+			return a
+		}
+		e = &entry{path: p, first: now, last: now, seq: seq}
+		e.born = create && !q.flightCovers(p)
+		q.tree.ReplaceOrInsert(e)
+		q.byLast.pushBack(e)
+		q.byFirst.pushBack(e)
+		e.place = placeReady
+	} else {
+		q.bump(e, 0, now)
+	}
+	if op != 0 {
+		e.ops |= 1 << op
+	}
+	if recursive && !e.recursive {
+		e.recursive = true
+		q.dropBelow(p, e, false)
+	}
+	return e
+}
+
+func (q *queue) bump(e *entry, op Op, now time.Time) {
+	e.last = now
+	if op != 0 {
+		e.ops |= 1 << op
+	}
+	if e.place == placeReady {
+		q.byLast.remove(e)
+		q.byLast.pushBack(e)
+	}
+}
+
+// gone records that p no longer exists (deleted or renamed away). It
+// returns the surviving entry, or nil when the path was born and vanished.
+func (q *queue) gone(p string, op Op, seq uint64, now time.Time) *entry {
+	if len(p) >= maxPath {
+		delete(q.long, p)
+		q.dropLongBelow(p)
+		return nil
+	}
+	if e := q.get(p); e != nil && e.born {
+		q.unlink(e)
+		q.dropBelow(p, nil, true)
+		return nil
+	}
+	e := q.touch(p, op, seq, now, false, false)
+	if e != nil && e.path == p {
+		q.dropBelow(p, e, true)
+	}
+	return e
+}
+
+// dropBelow removes the pending entries inside dir; into (if any) inherits
+// their barrier position. Long paths go too when the subtree is gone.
+func (q *queue) dropBelow(dir string, into *entry, goneToo bool) {
+	var victims []*entry
+	q.ascendBelow(dir, func(c *entry) bool {
+		victims = append(victims, c)
+		return true
+	})
+	for _, c := range victims {
+		if into != nil {
+			q.absorb(into, c)
+		}
+		q.unlink(c)
+	}
+	if goneToo {
+		q.dropLongBelow(dir)
+	}
+}
+
+func (q *queue) dropLongBelow(dir string) {
+	for p := range q.long {
+		if isBelow(p, dir) {
+			delete(q.long, p)
+		}
+	}
+}
+
+// absorb merges c's history into e. When c is older, e takes c's place on
+// the first-change list so the list stays ordered.
+func (q *queue) absorb(e, c *entry) {
+	e.seq = min(e.seq, c.seq)
+	e.ops |= c.ops
+	e.born = e.born && c.born
+	if c.first.Before(e.first) {
+		e.first = c.first
+		if e.place == placeReady {
+			q.byFirst.remove(e)
+			if c.place == placeReady {
+				q.byFirst.insertBefore(e, c)
+			} else {
+				q.byFirst.insertSorted(e, func(x *entry) bool { return x.first.After(e.first) })
+			}
+		}
+	}
+}
+
+func (q *queue) unlink(e *entry) {
+	switch e.place {
+	case placeReady:
+		q.byLast.remove(e)
+		q.byFirst.remove(e)
+	case placeBackoff:
+		q.backoff.remove(e)
+	}
+	if e.place != placeNone && e.place != placeFlight {
+		q.tree.Delete(e)
+	}
+	e.place = placeNone
+}
+
+// pick selects what a batch should take now.
+type pick struct {
+	delay, maxDelay time.Duration
+	max             int
+	urgent          bool   // a Sync or Flush waits: ship everything now
+	urgentSeq       uint64 // entries up to here may skip their per-path backoff once per epoch
+	epoch           uint64
+}
+
+// take moves the ready entries (at most p.max) into flight.
+func (q *queue) take(now time.Time, p pick) []*entry {
+	var out []*entry
+	full := func() bool { return p.max > 0 && len(out) >= p.max }
+	for e := q.backoff.head; e != nil && !full(); {
+		next := e.links[lByLast].next
+		if !e.retryAt.After(now) || (p.urgent && e.seq <= p.urgentSeq && e.failEpoch < p.epoch) {
+			q.toFlight(e)
+			out = append(out, e)
+		}
+		e = next
+	}
+	for e := q.byFirst.head; e != nil && !full(); e = q.byFirst.head {
+		if !p.urgent && now.Sub(e.first) < p.maxDelay {
+			break
+		}
+		q.toFlight(e)
+		out = append(out, e)
+	}
+	for e := q.byLast.head; e != nil && !full(); e = q.byLast.head {
+		if now.Sub(e.last) < p.delay {
+			break
+		}
+		q.toFlight(e)
+		out = append(out, e)
+	}
+	for _, e := range out {
+		// A parent created implicitly on the destination is no longer unborn.
+		for a := e.path; a != "."; {
+			a = parent(a)
+			if pe := q.get(a); pe != nil {
+				pe.born = false
+			}
+		}
+	}
+	return out
+}
+
+func (q *queue) toFlight(e *entry) {
+	q.unlink(e)
+	e.place = placeFlight
+	q.flight[e.path] = e
+}
+
+// nextReady is when take would next return something without urgency.
+func (q *queue) nextReady(p pick) (time.Time, bool) {
+	var t time.Time
+	set := func(c time.Time) {
+		if t.IsZero() || c.Before(t) {
+			t = c
+		}
+	}
+	if e := q.byLast.head; e != nil {
+		set(e.last.Add(p.delay))
+	}
+	if e := q.byFirst.head; e != nil {
+		set(e.first.Add(p.maxDelay))
+	}
+	for e := q.backoff.head; e != nil; e = e.links[lByLast].next {
+		set(e.retryAt)
+	}
+	return t, !t.IsZero()
+}
+
+// done retires a shipped entry.
+func (q *queue) done(e *entry) {
+	if q.flight[e.path] == e {
+		delete(q.flight, e.path)
+	}
+	e.place = placeNone
+}
+
+// failure is a per-path failure to record on requeue.
+type failure struct {
+	msg     string
+	retryAt time.Time
+	epoch   uint64
+	now     time.Time
+}
+
+// requeue puts an in-flight entry back, merging it with newer changes.
+// f is nil when the whole batch failed (the path itself is not to blame).
+func (q *queue) requeue(e *entry, f *failure) {
+	q.done(e)
+	e.born = false
+	e.coveredBy = nil
+	if f != nil {
+		e.attempts++
+		e.lastErr = f.msg
+		if e.errSince.IsZero() {
+			e.errSince = f.now
+		}
+		e.retryAt = f.retryAt
+		e.failEpoch = f.epoch
+	}
+	if p := q.get(e.path); p != nil {
+		q.absorb(p, e)
+		p.born = false
+		p.recursive = p.recursive || e.recursive
+		if e.attempts > 0 {
+			p.attempts, p.lastErr, p.errSince = e.attempts, e.lastErr, e.errSince
+			p.retryAt, p.failEpoch = e.retryAt, e.failEpoch
+			if f != nil && p.place == placeReady {
+				q.unlink(p)
+				q.tree.ReplaceOrInsert(p)
+				q.backoff.pushBack(p)
+				p.place = placeBackoff
+			}
+		}
+		return
+	}
+	if a := q.coveringAncestor(e.path); a != nil && f == nil {
+		q.absorb(a, e)
+		return
+	}
+	q.tree.ReplaceOrInsert(e)
+	if f != nil {
+		q.backoff.pushBack(e)
+		e.place = placeBackoff
+		return
+	}
+	// A requeued entry is old: its place is near the head.
+	q.byFirst.insertSorted(e, func(c *entry) bool { return c.first.After(e.first) })
+	q.byLast.insertSorted(e, func(c *entry) bool { return c.last.After(e.last) })
+	e.place = placeReady
+}
+
+// blocking reports whether an event up to limit is still on its way, and
+// otherwise which entries up to limit are stuck (stuckOK) rather than done.
+func (q *queue) blocking(limit uint64, stuckOK func(*entry) bool) (blocked bool, stuck []*entry) {
+	check := func(e *entry) {
+		if e.seq > limit {
+			return
+		}
+		if stuckOK(e) {
+			stuck = append(stuck, e)
+		} else {
+			blocked = true
+		}
+	}
+	for _, e := range q.flight {
+		if e.seq <= limit {
+			blocked = true
+		}
+	}
+	for e := q.backoff.head; e != nil; e = e.links[lByLast].next {
+		check(e)
+	}
+	if blocked {
+		return true, nil
+	}
+	for e := q.byFirst.head; e != nil; e = e.links[lByFirst].next {
+		if e.seq <= limit {
+			return true, nil
+		}
+	}
+	return false, stuck
+}

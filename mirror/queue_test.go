@@ -1,0 +1,408 @@
+package mirror
+
+import (
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// snapshot renders the pending entries as "path[:flags]", r = recursive,
+// b = born, sorted by path.
+func snapshot(q *queue) []string {
+	var out []string
+	q.tree.Ascend(func(e *entry) bool {
+		s := e.path
+		f := ""
+		if e.recursive {
+			f += "r"
+		}
+		if e.born {
+			f += "b"
+		}
+		if f != "" {
+			s += ":" + f
+		}
+		out = append(out, s)
+		return true
+	})
+	return out
+}
+
+func checkLists(t *testing.T, q *queue) {
+	t.Helper()
+	n := 0
+	for e := q.byFirst.head; e != nil; e = e.links[lByFirst].next {
+		n++
+		if e.place != placeReady {
+			t.Fatalf("%q on byFirst has place %d", e.path, e.place)
+		}
+		if nx := e.links[lByFirst].next; nx != nil && nx.first.Before(e.first) {
+			t.Errorf("byFirst out of order: %q (%v) before %q (%v)", e.path, e.first, nx.path, nx.first)
+		}
+	}
+	m := 0
+	for e := q.byLast.head; e != nil; e = e.links[lByLast].next {
+		m++
+		if nx := e.links[lByLast].next; nx != nil && nx.last.Before(e.last) {
+			t.Errorf("byLast out of order: %q before %q", e.path, nx.path)
+		}
+	}
+	b := 0
+	for e := q.backoff.head; e != nil; e = e.links[lByLast].next {
+		b++
+	}
+	if n != m || n != q.byFirst.n || m != q.byLast.n || n+b != q.tree.Len() || b != q.backoff.n {
+		t.Errorf("list sizes disagree: byFirst %d/%d byLast %d/%d backoff %d/%d tree %d", n, q.byFirst.n, m, q.byLast.n, b, q.backoff.n, q.tree.Len())
+	}
+}
+
+func cr(p string) Event      { return Event{Op: OpCreate, Path: p} }
+func mkdir(p string) Event   { return Event{Op: OpCreate, Path: p, Dir: true} }
+func mod(p string) Event     { return Event{Op: OpModify, Path: p} }
+func attr(p string) Event    { return Event{Op: OpAttrib, Path: p} }
+func del(p string) Event     { return Event{Op: OpDelete, Path: p} }
+func rmdir(p string) Event   { return Event{Op: OpDelete, Path: p, Dir: true} }
+func mv(a, b string) Event   { return Event{Op: OpRename, From: a, Path: b} }
+func mvd(a, b string) Event  { return Event{Op: OpRename, From: a, Path: b, Dir: true} }
+func xchg(a, b string) Event { return Event{Op: OpExchange, From: a, Path: b, Dir: true} }
+
+func TestQueueCoalescing(t *testing.T) {
+	long := strings.Repeat("x/", 2100)[:4100]
+	tests := []struct {
+		name     string
+		events   []Event
+		fullSync bool
+		want     []string
+		wantLong []string
+	}{
+		{"many events one entry", []Event{cr("a"), mod("a"), attr("a"), mod("a")}, false, []string{"a:b"}, nil},
+		{"create then delete ships nothing", []Event{cr("a"), mod("a"), del("a")}, false, nil, nil},
+		{"modify then delete is a deletion", []Event{mod("a"), del("a")}, false, []string{"a"}, nil},
+		{"delete then create is not born", []Event{del("a"), cr("a"), del("a")}, false, []string{"a"}, nil},
+		{"full sync running: nothing is born", []Event{cr("a"), del("a")}, true, []string{"a"}, nil},
+		{"mkdir covers its contents", []Event{mkdir("d"), cr("d/f"), mkdir("d/e"), cr("d/e/g")}, false, []string{"d:rb"}, nil},
+		{"mkdir, fill, empty, rmdir ships nothing", []Event{mkdir("d"), cr("d/f"), del("d/f"), rmdir("d")}, false, nil, nil},
+		{"rename existing file", []Event{mod("a"), mv("a", "b")}, false, []string{"a", "b"}, nil},
+		{"rename born file", []Event{cr("a"), mv("a", "b")}, false, []string{"b"}, nil},
+		{"rename over born file keeps nothing of a", []Event{cr("b"), mod("a"), mv("a", "b")}, false, []string{"a", "b:b"}, nil},
+		{"rename dir drops pending descendants", []Event{mod("d/x"), mod("d/y/z"), mod("dz"), mvd("d", "e")}, false, []string{"d", "dz", "e:r"}, nil},
+		{"rename dir into a pending tree", []Event{mod("e/old"), mvd("d", "e")}, false, []string{"d", "e:r"}, nil},
+		{"rmdir drops descendants, not siblings with a common prefix", []Event{mod("d/x"), mod("d/y/z"), mod("d-x"), mod("dx"), mod("d.x"), rmdir("d")}, false, []string{"d", "d-x", "d.x", "dx"}, nil},
+		{"exchange: both recursive, descendants dropped", []Event{mod("a/x"), mod("b/y"), mod("c"), xchg("a", "b")}, false, []string{"a:r", "b:r", "c"}, nil},
+		{"root and top level", []Event{attr("."), mod("a")}, false, []string{".", "a"}, nil},
+		{"events under a pending recursive dir are absorbed", []Event{mvd("x", "d"), cr("d/new"), mod("d/new"), del("d/new"), mv("d/a", "top")}, false, []string{"d:r", "top", "x"}, nil},
+		{"long path is never queued", []Event{cr(long), mod("a")}, false, []string{"a"}, []string{long}},
+		{"long path deleted is forgotten", []Event{cr(long), del(long)}, false, nil, nil},
+		{"rmdir forgets long paths below", []Event{cr(long), rmdir("x")}, false, []string{"x"}, nil},
+		{"rename long to short", []Event{cr(long), mv(long, "s")}, false, []string{"s"}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newQueue()
+			q.fullSync = tt.fullSync
+			for i, ev := range tt.events {
+				q.add(ev, uint64(i+1), t0.Add(time.Duration(i)*time.Millisecond))
+			}
+			if got := snapshot(q); !slices.Equal(got, tt.want) {
+				t.Errorf("pending = %q, want %q", got, tt.want)
+			}
+			var gotLong []string
+			for p := range q.long {
+				gotLong = append(gotLong, p)
+			}
+			if !slices.Equal(gotLong, tt.wantLong) {
+				t.Errorf("long paths = %d, want %d", len(gotLong), len(tt.wantLong))
+			}
+			checkLists(t, q)
+		})
+	}
+}
+
+func TestQueueSeqIsOldestEvent(t *testing.T) {
+	q := newQueue()
+	q.add(mod("d/x"), 1, t0)
+	q.add(mod("a"), 2, t0)
+	q.add(mod("a"), 3, t0)
+	q.add(mvd("d", "e"), 4, t0)
+	q.add(mkdir("f"), 5, t0)
+	seqs := map[string]uint64{}
+	q.tree.Ascend(func(e *entry) bool { seqs[e.path] = e.seq; return true })
+	want := map[string]uint64{"a": 2, "d": 1, "e": 4, "f": 5}
+	for p, s := range want {
+		if seqs[p] != s {
+			t.Errorf("seq(%s) = %d, want %d", p, seqs[p], s)
+		}
+	}
+}
+
+func TestQueueBornAgainstFlight(t *testing.T) {
+	tests := []struct {
+		name   string
+		before []Event // shipped into flight
+		after  []Event
+		want   []string
+	}{
+		{"path in flight: create-delete is shipped", []Event{mod("a")}, []Event{cr("a"), del("a")}, []string{"a"}},
+		{"recursive ancestor in flight: rsync may copy the new file", []Event{mkdir("d")}, []Event{cr("d/f"), del("d/f")}, []string{"d/f"}},
+		{"unrelated flight: born", []Event{mod("x")}, []Event{cr("d/f"), del("d/f")}, nil},
+		{"non-recursive parent in flight: born", []Event{mod("d")}, []Event{cr("d/f"), del("d/f")}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newQueue()
+			for i, ev := range tt.before {
+				q.add(ev, uint64(i+1), t0)
+			}
+			if got := q.take(t0, pick{urgent: true}); len(got) != len(tt.before) {
+				t.Fatalf("took %d, want %d", len(got), len(tt.before))
+			}
+			for i, ev := range tt.after {
+				q.add(ev, uint64(100+i), t0)
+			}
+			if got := snapshot(q); !slices.Equal(got, tt.want) {
+				t.Errorf("pending = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func paths(es []*entry) []string {
+	var out []string
+	for _, e := range es {
+		out = append(out, e.path)
+	}
+	slices.Sort(out)
+	return out
+}
+
+func TestQueueReady(t *testing.T) {
+	const (
+		delay    = 200 * time.Millisecond
+		maxDelay = 2 * time.Second
+	)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	type add struct {
+		at int
+		ev Event
+	}
+	tests := []struct {
+		name   string
+		adds   []add
+		at     int
+		urgent bool
+		max    int
+		want   []string
+	}{
+		{"quiet long enough", []add{{0, mod("a")}, {100, mod("b")}}, 250, false, 0, []string{"a"}},
+		{"nothing quiet yet", []add{{0, mod("a")}, {100, mod("b")}}, 199, false, 0, nil},
+		{"both quiet", []add{{0, mod("a")}, {100, mod("b")}}, 300, false, 0, []string{"a", "b"}},
+		{"re-touched entry waits again", []add{{0, mod("a")}, {100, mod("b")}, {150, mod("a")}}, 320, false, 0, []string{"b"}},
+		{"busy path ships at max delay", []add{{0, mod("a")}, {500, mod("a")}, {1000, mod("a")}, {1500, mod("a")}, {1900, mod("a")}, {1950, mod("b")}}, 2000, false, 0, []string{"a"}},
+		{"busy path before max delay", []add{{0, mod("a")}, {500, mod("a")}, {1000, mod("a")}, {1500, mod("a")}, {1900, mod("a")}}, 1999, false, 0, nil},
+		{"urgent ships everything now", []add{{0, mod("a")}, {1, mod("b")}, {2, mod("c")}}, 3, true, 0, []string{"a", "b", "c"}},
+		{"max batch", []add{{0, mod("a")}, {1, mod("b")}, {2, mod("c")}}, 3, true, 2, []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newQueue()
+			for i, a := range tt.adds {
+				q.add(a.ev, uint64(i+1), ms(a.at))
+			}
+			got := q.take(ms(tt.at), pick{delay: delay, maxDelay: maxDelay, urgent: tt.urgent, urgentSeq: 1 << 60, max: tt.max})
+			if !slices.Equal(paths(got), tt.want) {
+				t.Errorf("took %q, want %q", paths(got), tt.want)
+			}
+			for _, e := range got {
+				if q.flight[e.path] != e || e.place != placeFlight {
+					t.Errorf("%q not in flight", e.path)
+				}
+			}
+			checkLists(t, q)
+		})
+	}
+}
+
+func TestQueueNextReady(t *testing.T) {
+	q := newQueue()
+	p := pick{delay: 200 * time.Millisecond, maxDelay: 2 * time.Second}
+	if _, ok := q.nextReady(p); ok {
+		t.Fatal("empty queue has a next ready time")
+	}
+	q.add(mod("a"), 1, t0)
+	for i := 1; i <= 10; i++ {
+		q.add(mod("a"), uint64(i+1), t0.Add(time.Duration(i)*190*time.Millisecond))
+	}
+	got, _ := q.nextReady(p)
+	if want := t0.Add(2 * time.Second); !got.Equal(want) {
+		t.Errorf("next ready %v, want max delay %v", got.Sub(t0), want.Sub(t0))
+	}
+}
+
+func TestQueueRequeue(t *testing.T) {
+	q := newQueue()
+	q.add(cr("a"), 1, t0)
+	q.add(mod("b"), 2, t0.Add(time.Millisecond))
+	flight := q.take(t0.Add(time.Second), pick{delay: time.Millisecond, maxDelay: time.Second})
+	if len(flight) != 2 {
+		t.Fatalf("took %d", len(flight))
+	}
+	// Newer changes while in flight become separate pending entries.
+	q.add(mod("a"), 3, t0.Add(2*time.Second))
+	q.add(mod("c"), 4, t0.Add(2*time.Second))
+	if got := snapshot(q); !slices.Equal(got, []string{"a", "c"}) {
+		t.Fatalf("pending during flight = %q", got)
+	}
+	// Whole-batch failure: everything returns, merged, born cleared.
+	for _, e := range flight {
+		q.requeue(e, nil)
+	}
+	if got := snapshot(q); !slices.Equal(got, []string{"a", "b", "c"}) {
+		t.Fatalf("pending after requeue = %q", got)
+	}
+	if a := q.get("a"); a.seq != 1 || !a.first.Equal(t0) {
+		t.Errorf("merged a: seq %d first %v, want 1 and t0", a.seq, a.first.Sub(t0))
+	}
+	if len(q.flight) != 0 {
+		t.Errorf("flight not empty: %d", len(q.flight))
+	}
+	checkLists(t, q)
+
+	// Per-path failure: backoff, not taken before retryAt unless a newer sync wants it.
+	got := q.take(t0.Add(3*time.Second), pick{urgent: true, urgentSeq: 10, epoch: 1})
+	var b *entry
+	for _, e := range got {
+		if e.path == "b" {
+			b = e
+		} else {
+			q.done(e)
+		}
+	}
+	q.requeue(b, &failure{msg: "boom", now: t0.Add(3 * time.Second), retryAt: t0.Add(time.Hour), epoch: 1})
+	if b.place != placeBackoff || b.attempts != 1 || b.lastErr != "boom" {
+		t.Fatalf("b after failure: place %d attempts %d err %q", b.place, b.attempts, b.lastErr)
+	}
+	checkLists(t, q)
+	if got := q.take(t0.Add(4*time.Second), pick{urgent: true, urgentSeq: 10, epoch: 1}); len(got) != 0 {
+		t.Errorf("backoff entry taken by the sync it already failed for: %q", paths(got))
+	}
+	q.add(mod("b"), 11, t0.Add(5*time.Second)) // stays in backoff
+	if got := q.take(t0.Add(6*time.Second), pick{delay: 0, maxDelay: 0}); len(got) != 0 {
+		t.Errorf("backoff entry taken early: %q", paths(got))
+	}
+	retried := q.take(t0.Add(7*time.Second), pick{urgent: true, urgentSeq: 10, epoch: 2})
+	if !slices.Equal(paths(retried), []string{"b"}) {
+		t.Fatalf("new sync epoch did not retry b: %q", paths(retried))
+	}
+	q.requeue(retried[0], &failure{msg: "boom", now: t0.Add(7 * time.Second), retryAt: t0.Add(8 * time.Second), epoch: 2})
+	if got := q.take(t0.Add(8*time.Second), pick{}); !slices.Equal(paths(got), []string{"b"}) || got[0].attempts != 2 {
+		t.Errorf("b not retried at retryAt: %q", paths(got))
+	}
+}
+
+func TestQueueBlocking(t *testing.T) {
+	q := newQueue()
+	q.add(mod("a"), 1, t0)
+	q.add(mod("b"), 2, t0)
+	q.add(mod("c"), 5, t0)
+	stuck := func(e *entry) bool { return e.attempts > 0 }
+	if blocked, _ := q.blocking(2, stuck); !blocked {
+		t.Fatal("pending entries do not block")
+	}
+	got := q.take(t0, pick{urgent: true})
+	if blocked, _ := q.blocking(2, stuck); !blocked {
+		t.Fatal("in-flight entries do not block")
+	}
+	for _, e := range got {
+		switch e.path {
+		case "a":
+			q.done(e)
+		case "b":
+			q.requeue(e, &failure{msg: "x", retryAt: t0.Add(time.Hour)})
+		case "c":
+			q.requeue(e, nil)
+		}
+	}
+	blocked, st := q.blocking(2, stuck)
+	if blocked || len(st) != 1 || st[0].path != "b" {
+		t.Errorf("blocking(2) = %v %v, want only b stuck", blocked, paths(st))
+	}
+	if blocked, _ := q.blocking(5, stuck); !blocked {
+		t.Error("c (seq 5) should block a barrier at 5")
+	}
+}
+
+func TestPlanBatch(t *testing.T) {
+	e := func(spec string) *entry {
+		p, f, _ := strings.Cut(spec, ":")
+		e := &entry{path: p, recursive: strings.Contains(f, "r")}
+		if strings.Contains(f, "c") {
+			e.ops |= 1 << OpCreate
+		} else {
+			e.ops |= 1 << OpModify
+		}
+		return e
+	}
+	tests := []struct {
+		name    string
+		entries []string
+		rec     []string
+		list    []string
+		covered []string
+	}{
+		{"new top-level file lists root", []string{"a:c", "d/x"}, nil, []string{".", "a", "d/x"}, nil},
+		{"modified top-level file too (temp file and rename touch the root)", []string{"a", "d/x"}, nil, []string{".", "a", "d/x"}, nil},
+		{"nested only: no root", []string{"d/x:c", "d/y/z:c"}, nil, []string{"d/x", "d/y/z"}, nil},
+		{"recursive top-level lists root", []string{"d:rc"}, []string{"d"}, []string{"."}, nil},
+		{"subsumption by prefix, not by string prefix", []string{"d:rc", "d/x", "d/y/z:r", "d-x", "dx/y"}, []string{"d"}, []string{".", "d-x", "dx/y"}, []string{"d/x", "d/y/z"}},
+		{"root entry already listed", []string{".", "a:c"}, nil, []string{".", "a"}, nil},
+		{"deep recursive", []string{"a/b:r", "a/b/c", "a/bc"}, []string{"a/b"}, []string{"a/bc"}, []string{"a/b/c"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var es []*entry
+			for _, s := range tt.entries {
+				es = append(es, e(s))
+			}
+			runs := planBatch(es)
+			var rec, list, covered []string
+			for i, r := range runs {
+				if r.recursive {
+					if i != 0 {
+						t.Error("recursive run must come first")
+					}
+					rec = r.list
+				} else {
+					list = r.list
+				}
+			}
+			for _, x := range es {
+				if x.coveredBy != nil {
+					covered = append(covered, x.path)
+				}
+			}
+			if !slices.Equal(rec, tt.rec) || !slices.Equal(list, tt.list) || !slices.Equal(covered, tt.covered) {
+				t.Errorf("recursive %q list %q covered %q; want %q %q %q", rec, list, covered, tt.rec, tt.list, tt.covered)
+			}
+		})
+	}
+}
+
+func TestSplit(t *testing.T) {
+	es := []*entry{{path: "a"}, {path: "b", recursive: true}, {path: "b/x"}, {path: "c"}, {path: "d"}}
+	a, b := split(es)
+	if !slices.Equal(paths(a), []string{"a", "b", "b/x"}) || !slices.Equal(paths(b), []string{"c", "d"}) {
+		t.Errorf("split = %q | %q", paths(a), paths(b))
+	}
+}
+
+// A million pending entries: Add stays cheap and picking ready ones does
+// not scan the queue.
+func BenchmarkQueueAdd(b *testing.B) {
+	q := newQueue()
+	for i := 0; b.Loop(); i++ {
+		q.add(mod("dir"+string(rune('a'+i%26))+"/file"+strings.Repeat("x", i%7)+string(rune(i))), uint64(i), t0)
+	}
+}

@@ -1,0 +1,84 @@
+package mirror
+
+import (
+	"sort"
+	"time"
+)
+
+// Status is a snapshot of the engine for `mirrorfs status`.
+type Status struct {
+	State                   string       `json:"state"`
+	Source                  string       `json:"source"`
+	Dest                    string       `json:"dest"`
+	Pending                 int          `json:"pending"`
+	InFlight                int          `json:"in_flight"`
+	OldestPending           *time.Time   `json:"oldest_pending,omitempty"`
+	OldestPendingAgeSeconds float64      `json:"oldest_pending_age_seconds"`
+	LastSuccess             *time.Time   `json:"last_success,omitempty"`
+	LastError               string       `json:"last_error,omitempty"`
+	LastErrorClass          string       `json:"last_error_class,omitempty"`
+	LastErrorTime           *time.Time   `json:"last_error_time,omitempty"`
+	ConsecutiveFailures     int          `json:"consecutive_failures"`
+	NextRetry               *time.Time   `json:"next_retry,omitempty"`
+	Totals                  Totals       `json:"totals"`
+	Stuck                   []StuckPath  `json:"stuck"`
+	StuckCount              int          `json:"stuck_count"`
+	InitialSync             InitialState `json:"initial_sync"`
+}
+
+// Totals count since the engine started.
+type Totals struct {
+	Events       uint64 `json:"events"`
+	Batches      uint64 `json:"batches"`
+	ShippedPaths uint64 `json:"shipped_paths"`
+	BytesSent    int64  `json:"bytes_sent"`
+	Retries      uint64 `json:"retries"`
+	Failures     uint64 `json:"failures"`
+}
+
+// StuckPath is a path that is not on the destination and will not get
+// there by waiting: too long for rsync, or failing on its own.
+type StuckPath struct {
+	Path     string    `json:"path"`
+	Error    string    `json:"error"`
+	Attempts int       `json:"attempts"`
+	Since    time.Time `json:"since"`
+}
+
+// InitialState reports the start-up full sync.
+type InitialState struct {
+	Enabled bool   `json:"enabled"`
+	Running bool   `json:"running"`
+	Done    bool   `json:"done"`
+	Error   string `json:"error,omitempty"`
+}
+
+const (
+	StateInitialSync = "initial-sync"
+	StateIdle        = "idle"
+	StateShipping    = "shipping"
+	StateRetrying    = "retrying"
+)
+
+const maxStuckListed = 100
+
+const longPathMsg = "path longer than rsync's 4096-byte limit: not mirrored"
+
+func stuckOfLong(l *longPath) StuckPath {
+	return StuckPath{Path: l.path, Error: longPathMsg, Since: l.since}
+}
+
+func stuckOfEntry(e *entry) StuckPath {
+	return StuckPath{Path: e.path, Error: e.lastErr, Attempts: e.attempts, Since: e.errSince}
+}
+
+func sortStuck(s []StuckPath) {
+	sort.Slice(s, func(i, j int) bool { return s[i].Path < s[j].Path })
+}
+
+func tptr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
