@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 )
 
@@ -70,8 +69,9 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
-// checkPasswordFile catches what rsync would reject on every run, once, at
-// start-up. The value is never echoed when it may be the password itself.
+// checkPasswordFile catches a misused option; the file's own state (mode,
+// owner, content) is checked by mirror.CheckPasswordFile, with rsync's rules.
+// The value is never echoed when it may be the password itself.
 func (c *Config) checkPasswordFile() error {
 	p := c.PasswordFile
 	if p == "" {
@@ -80,21 +80,8 @@ func (c *Config) checkPasswordFile() error {
 	if p == "-" {
 		return errors.New(`password-file "-": rsync's stdin carries the file list, so the password cannot come from there (give a path to a file, or set RSYNC_PASSWORD)`)
 	}
-	st, err := os.Stat(p)
-	if errors.Is(err, fs.ErrNotExist) && !strings.Contains(p, "/") {
+	if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) && !strings.Contains(p, "/") {
 		return errors.New("password-file takes a path to a file holding the password, not the password itself (no such file; write the password into a root-only file, mode 0600, and give its path)")
-	}
-	if err != nil {
-		return fmt.Errorf("password-file: %w (create it holding the password, mode 0600, or fix the path)", err)
-	}
-	if st.IsDir() {
-		return fmt.Errorf("password-file %q is a directory (give the file holding the password)", p)
-	}
-	if st.Mode().Perm()&0o006 != 0 {
-		return fmt.Errorf("password-file %q is accessible by others, which rsync refuses (run chmod 600 %s)", p, p)
-	}
-	if sys, ok := st.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 && sys.Uid != 0 {
-		return fmt.Errorf("password-file %q is not owned by root, which rsync refuses when run as root (run chown root %s)", p, p)
 	}
 	abs, err := filepath.Abs(p)
 	if err != nil {
