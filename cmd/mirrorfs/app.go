@@ -1,0 +1,99 @@
+package main
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorfs/mirrorfs/control"
+)
+
+var version = "0.1.0-dev"
+
+func newApp(stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:    "mirrorfs",
+		Usage:   "mirror a directory to an rsync daemon in real time, through a FUSE mount",
+		Version: version,
+		Flags: []cli.Flag{
+			&cli.StringFlag{
+				Name:    "run-dir",
+				Usage:   "directory of the root-only control sockets",
+				EnvVars: []string{"MIRRORFS_RUN_DIR"},
+				Value:   control.DefaultRunDir(),
+			},
+		},
+		Commands: []*cli.Command{
+			mountCommand(),
+			unmountCommand(),
+			statusCommand(),
+			syncCommand(),
+		},
+		Writer:                    os.Stdout,
+		ErrWriter:                 stderr,
+		HideHelpCommand:           true,
+		DisableSliceFlagSeparator: true, // -o values carry their own commas
+		ExitErrHandler:            func(*cli.Context, error) {},
+		OnUsageError:              usageError,
+	}
+	for _, c := range app.Commands {
+		c.OnUsageError = usageError
+	}
+	return app
+}
+
+func usageError(c *cli.Context, err error, _ bool) error {
+	name := "mirrorfs"
+	if c != nil && c.Command != nil && c.Command.Name != "" {
+		name += " " + c.Command.Name
+	}
+	return codef(exitUsage, "%v (see `%s --help`)", err, name)
+}
+
+func run(args []string, stderr io.Writer) int {
+	app := newApp(stderr)
+	err := app.Run(normalizeCommandArgs(app, args))
+	var ee cli.ExitCoder
+	if err != nil && !errors.As(err, new(*exitError)) && errors.As(err, &ee) {
+		err = withCode(ee.ExitCode(), err)
+	}
+	return report(stderr, err)
+}
+
+// normalizeCommandArgs applies normalizeArgs to the arguments of the
+// subcommand, so that flags may follow positional arguments.
+func normalizeCommandArgs(app *cli.App, args []string) []string {
+	globalValued := valuedFlags(app.Flags)
+	for i := 1; i < len(args); i++ {
+		a := args[i]
+		if strings.HasPrefix(a, "-") {
+			if globalValued[strings.TrimLeft(a, "-")] {
+				i++
+			}
+			continue
+		}
+		cmd := app.Command(a)
+		if cmd == nil {
+			return args
+		}
+		out := append([]string{}, args[:i+1]...)
+		return append(out, normalizeArgs(args[i+1:], valuedFlags(cmd.Flags))...)
+	}
+	return args
+}
+
+func valuedFlags(flags []cli.Flag) map[string]bool {
+	m := map[string]bool{}
+	for _, f := range flags {
+		if _, isBool := f.(*cli.BoolFlag); isBool {
+			continue
+		}
+		for _, n := range f.Names() {
+			m[n] = true
+		}
+	}
+	return m
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorfs/mirrorfs/control"
+)
+
+func mountpointArg(c *cli.Context) (string, error) {
+	if c.NArg() != 1 {
+		return "", codef(exitUsage, "expected one MOUNTPOINT argument, got %d (see `mirrorfs %s --help`)", c.NArg(), c.Command.Name)
+	}
+	return filepath.Abs(c.Args().First())
+}
+
+// call sends one request to the mirrorfs serving mp and decodes its data.
+func call(c *cli.Context, mp string, req control.Request, out any) (control.Response, error) {
+	ctx := c.Context
+	if t := c.Duration("timeout"); t > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, t+5*time.Second)
+		defer cancel()
+		req.TimeoutMS = t.Milliseconds()
+	}
+	resp, err := control.Call(ctx, c.String("run-dir"), mp, req)
+	if err != nil {
+		if errors.Is(err, control.ErrNotRunning) {
+			return resp, withCode(exitNotRunning, err)
+		}
+		return resp, withCode(exitInternal, err)
+	}
+	if out != nil && len(resp.Data) > 0 {
+		if err := json.Unmarshal(resp.Data, out); err != nil {
+			return resp, codef(exitInternal, "unreadable answer from mirrorfs on %s: %v", mp, err)
+		}
+	}
+	return resp, nil
+}
+
+var timeoutFlag = &cli.DurationFlag{Name: "timeout", Usage: "give up after this long (0: wait as long as it takes)"}
+
+func unmountCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "unmount",
+		Usage:     "ship everything still queued, then unmount; waits and reports",
+		ArgsUsage: "MOUNTPOINT",
+		Flags:     []cli.Flag{timeoutFlag},
+		Action: func(c *cli.Context) error {
+			mp, err := mountpointArg(c)
+			if err != nil {
+				return err
+			}
+			var rep shutdownReport
+			resp, err := call(c, mp, control.Request{Cmd: "unmount"}, &rep)
+			if err != nil {
+				return err
+			}
+			if !resp.OK {
+				return codef(codeExit(resp.Code), "%s", resp.Error)
+			}
+			fmt.Fprintf(c.App.Writer, "%s unmounted: %s\n", mp, rep)
+			return nil
+		},
+	}
+}
+
+func syncCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "sync",
+		Usage:     "ship every change made so far now; with --wait, return once they are on the destination",
+		ArgsUsage: "MOUNTPOINT",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "wait", Usage: "wait until every change made before this call is on the destination"},
+			&cli.BoolFlag{Name: "full", Usage: "run a full reconciling rsync of the whole tree"},
+			timeoutFlag,
+		},
+		Action: func(c *cli.Context) error {
+			mp, err := mountpointArg(c)
+			if err != nil {
+				return err
+			}
+			resp, err := call(c, mp, control.Request{Cmd: "sync", Wait: c.Bool("wait"), Full: c.Bool("full")}, nil)
+			if err != nil {
+				return err
+			}
+			if !resp.OK {
+				return codef(codeExit(resp.Code), "sync %s: %s", mp, resp.Error)
+			}
+			return nil
+		},
+	}
+}
+
+// codeExit maps a control error code back to the exit code it stands for.
+func codeExit(code string) int {
+	switch code {
+	case "pending":
+		return exitFlush
+	case "stuck":
+		return exitSync
+	}
+	return exitInternal
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/mirrorfs/mirrorfs/control"
+	"github.com/mirrorfs/mirrorfs/mirror"
+)
+
+var _ control.Handler = (*instance)(nil)
+
+// statusView is the status of one mount: the engine's plus the mount's own.
+type statusView struct {
+	Mountpoint string    `json:"mountpoint"`
+	PID        int       `json:"pid"`
+	Version    string    `json:"version"`
+	Started    time.Time `json:"started"`
+	mirror.Status
+}
+
+func (in *instance) Handle(ctx context.Context, req control.Request) (any, error) {
+	if req.TimeoutMS > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(req.TimeoutMS)*time.Millisecond)
+		defer cancel()
+	}
+	switch req.Cmd {
+	case "status":
+		return statusView{
+			Mountpoint: in.cfg.Mountpoint,
+			PID:        os.Getpid(),
+			Version:    version,
+			Started:    in.started,
+			Status:     in.engine.Status(),
+		}, nil
+	case "sync":
+		if req.Full {
+			return nil, fmt.Errorf("sync --full is not supported yet")
+		}
+		if !req.Wait {
+			go in.engine.Sync(context.Background())
+			return map[string]bool{"started": true}, nil
+		}
+		res, err := in.engine.Sync(ctx)
+		var stuck *mirror.StuckError
+		if errors.As(err, &stuck) {
+			err = control.WithCode("stuck", err)
+		}
+		return res, err
+	case "unmount":
+		select {
+		case in.stop <- "mirrorfs unmount":
+		default: // already stopping
+		}
+		select {
+		case <-in.done:
+			return in.final, controlCode(in.finalErr)
+		case <-ctx.Done():
+			return nil, fmt.Errorf("still flushing when the request ended: %w", ctx.Err())
+		}
+	}
+	return nil, fmt.Errorf("unknown control command %q", req.Cmd)
+}
+
+// controlCode carries an exit code across the control socket.
+func controlCode(err error) error {
+	var ee *exitError
+	if !errors.As(err, &ee) {
+		return err
+	}
+	switch ee.code {
+	case exitFlush:
+		return control.WithCode("pending", err)
+	case exitSync:
+		return control.WithCode("stuck", err)
+	}
+	return err
+}

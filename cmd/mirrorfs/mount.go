@@ -1,0 +1,190 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/config"
+	"github.com/mirrorfs/mirrorfs/control"
+	"github.com/mirrorfs/mirrorfs/fs"
+	"github.com/mirrorfs/mirrorfs/mirror"
+)
+
+func mountCommand() *cli.Command {
+	return &cli.Command{
+		Name:      "mount",
+		Usage:     "mount MOUNTPOINT (over itself, or from --source) and mirror every change to --dest",
+		ArgsUsage: "MOUNTPOINT",
+		Flags:     mountFlags(),
+		Action: func(c *cli.Context) error {
+			cfg, err := loadConfig(c)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cfg.LogLevel, c.App.ErrWriter)
+			inst, err := setup(c.Context, cfg, c.String("run-dir"), log)
+			if err != nil {
+				return err
+			}
+			return inst.serve()
+		},
+	}
+}
+
+// instance is one running mount: FUSE layer, engine and control socket.
+type instance struct {
+	cfg     config.Config
+	log     *slog.Logger
+	backing *os.File
+	engine  *mirror.Engine
+	mount   *fs.Mount
+	ctl     *control.Server
+	started time.Time
+
+	stop     chan string   // a control request to unmount, with its reason
+	done     chan struct{} // closed once the final report is ready
+	final    shutdownReport
+	finalErr error
+}
+
+// setup does everything up to a usable mount. Nothing here writes to the
+// data directory: every check that can fail runs before the mount.
+func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logger) (*instance, error) {
+	if _, err := mirror.RsyncVersion(ctx, cfg.Rsync); err != nil {
+		return nil, withCode(exitInternal, err)
+	}
+	dest, err := mirror.ParseDestination(cfg.Dest)
+	if err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	if cfg.PasswordFile != "" {
+		if err := mirror.CheckPasswordFile(cfg.PasswordFile); err != nil {
+			return nil, withCode(exitDest, err)
+		}
+	}
+	if err := fs.CheckMountpoint(cfg.Mountpoint); err != nil {
+		return nil, withCode(exitMount, err)
+	}
+	source := cfg.Source
+	if source == "" {
+		source = cfg.Mountpoint
+	}
+	backing, err := openBacking(source)
+	if err != nil {
+		return nil, withCode(exitMount, err)
+	}
+	inst := &instance{
+		cfg:     cfg,
+		log:     log,
+		backing: backing,
+		started: time.Now(),
+		stop:    make(chan string, 1),
+		done:    make(chan struct{}),
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			inst.closeAll()
+		}
+	}()
+
+	ecfg := mirror.Config{
+		Source:       backing,
+		SourceName:   source,
+		Dest:         dest,
+		PasswordFile: cfg.PasswordFile,
+		RsyncPath:    cfg.Rsync,
+		Delay:        cfg.Delay,
+		MaxDelay:     cfg.MaxDelay,
+		InitialSync:  cfg.InitialSync,
+		Xattrs:       cfg.Xattrs,
+		ACLs:         cfg.ACLs,
+		Compress:     cfg.Compress,
+		NumericIDs:   cfg.NumericIDs,
+		Timeout:      cfg.Timeout,
+		ConTimeout:   cfg.ConTimeout,
+		Logger:       log,
+	}
+	if inst.engine, err = mirror.New(ecfg); err != nil {
+		return nil, withCode(exitUsage, err)
+	}
+	if err := probe(ctx, ecfg, log); err != nil {
+		return nil, err
+	}
+	if inst.ctl, err = control.Listen(runDir, cfg.Mountpoint, inst, log); err != nil {
+		return nil, withCode(exitMount, err)
+	}
+	inst.mount, err = fs.New(fs.Options{
+		Backing:       backing,
+		Mountpoint:    cfg.Mountpoint,
+		FsName:        source,
+		AllowOther:    cfg.AllowOther,
+		Reporter:      engineReporter{inst.engine},
+		WriteInterval: cfg.MaxDelay,
+		Debug:         cfg.DebugFUSE,
+		Logger:        log,
+	})
+	if err != nil {
+		return nil, withCode(exitMount, err)
+	}
+	ok = true
+	log.Info("mounted", "mountpoint", cfg.Mountpoint, "source", source, "dest", dest.String())
+	return inst, nil
+}
+
+// probe checks the destination before mounting. A destination that refuses
+// us (password, module, missing directory) is fatal; one that is merely
+// unreachable is not: changes queue and ship once it is back.
+func probe(ctx context.Context, ecfg mirror.Config, log *slog.Logger) error {
+	pctx, cancel := context.WithTimeout(ctx, ecfg.ConTimeout+ecfg.Timeout)
+	defer cancel()
+	err := mirror.Probe(pctx, ecfg)
+	if err == nil {
+		return nil
+	}
+	if isUnreachable(err) {
+		log.Warn("destination unreachable; changes will queue and ship when it is back", "dest", ecfg.Dest.String(), "err", err)
+		return nil
+	}
+	return withCode(exitDest, err)
+}
+
+func openBacking(dir string) (*os.File, error) {
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOTDIR) {
+			return nil, fmt.Errorf("source %s is not a directory: give a directory to mirror", dir)
+		}
+		return nil, fmt.Errorf("cannot open source directory %s: %w", dir, err)
+	}
+	var st unix.Statfs_t
+	if err := unix.Fstatfs(fd, &st); err == nil && st.Type == unix.FUSE_SUPER_MAGIC {
+		unix.Close(fd)
+		return nil, fmt.Errorf("source %s is itself a FUSE mount: mirrorfs serves a directory on a local filesystem (is another mirrorfs mounted there? see `mirrorfs status %s`)", dir, dir)
+	}
+	return os.NewFile(uintptr(fd), dir), nil
+}
+
+func (in *instance) closeAll() {
+	if in.ctl != nil {
+		in.ctl.Close()
+	}
+	if in.backing != nil {
+		in.backing.Close()
+	}
+}
+
+func newLogger(level string, w interface{ Write([]byte) (int, error) }) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}

@@ -1,0 +1,32 @@
+package main
+
+import (
+	"github.com/mirrorfs/mirrorfs/fs"
+	"github.com/mirrorfs/mirrorfs/mirror"
+)
+
+// engineReporter turns what the FUSE layer saw into what the engine ships.
+type engineReporter struct{ e *mirror.Engine }
+
+var _ fs.Reporter = engineReporter{}
+
+func (r engineReporter) Report(c fs.Change) {
+	switch c.Op {
+	case fs.OpCreate, fs.OpMkdir, fs.OpMknod, fs.OpSymlink:
+		r.e.Add(mirror.Event{Op: mirror.OpCreate, Path: c.Path, Dir: c.Dir})
+	case fs.OpLink:
+		// rsync -H only links names it sends together: send both.
+		r.e.Add(mirror.Event{Op: mirror.OpCreate, Path: c.Path})
+		r.e.Add(mirror.Event{Op: mirror.OpAttrib, Path: c.From})
+	case fs.OpUnlink, fs.OpRmdir:
+		r.e.Add(mirror.Event{Op: mirror.OpDelete, Path: c.Path, Dir: c.Dir})
+	case fs.OpRename:
+		r.e.Add(mirror.Event{Op: mirror.OpRename, Path: c.Path, From: c.From, Dir: c.Dir})
+	case fs.OpExchange:
+		r.e.Add(mirror.Event{Op: mirror.OpExchange, Path: c.Path, From: c.From, Dir: c.Dir})
+	case fs.OpWrite, fs.OpTruncate:
+		r.e.Add(mirror.Event{Op: mirror.OpModify, Path: c.Path})
+	case fs.OpSetattr, fs.OpSetxattr, fs.OpRemovexattr:
+		r.e.Add(mirror.Event{Op: mirror.OpAttrib, Path: c.Path, Dir: c.Dir})
+	}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// shutdownReport is what `mirrorfs unmount` prints and what the process logs
+// before it exits.
+type shutdownReport struct {
+	Reason       string   `json:"reason"`
+	Shipped      uint64   `json:"shipped"`
+	Pending      int      `json:"pending"`
+	PendingPaths []string `json:"pending_paths,omitempty"`
+	Stuck        []string `json:"stuck,omitempty"` // cannot be mirrored: too long, failing on their own
+	LazyUnmount  bool     `json:"lazy_unmount,omitempty"`
+	Error        string   `json:"error,omitempty"`
+}
+
+// serve runs until the mount goes away (umount, fusermount3 -u), a signal
+// arrives or `mirrorfs unmount` asks; then it unmounts, flushes and exits.
+func (in *instance) serve() error {
+	runCtx, cancelRun := context.WithCancel(context.Background())
+	runDone := make(chan error, 1)
+	go func() { runDone <- in.engine.Run(runCtx) }()
+
+	mountGone := make(chan struct{})
+	go func() { in.mount.Wait(); close(mountGone) }()
+
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	var reason string
+	select {
+	case <-mountGone:
+		reason = "unmounted"
+	case s := <-sigs:
+		reason = "signal " + s.String()
+	case r := <-in.stop:
+		reason = r
+	}
+	in.log.Info("stopping: flushing queued changes", "reason", reason)
+
+	rep := in.shutdown(reason, mountGone, sigs)
+	cancelRun()
+	if err := <-runDone; err != nil && !errors.Is(err, context.Canceled) {
+		in.log.Warn("engine stopped with an error", "err", err)
+	}
+	in.final = rep
+	switch {
+	case rep.Pending > 0:
+		in.finalErr = codef(exitFlush, "%d change(s) not shipped before exit: %s — they are still in the data directory; the next mount's initial sync ships them", rep.Pending, rep.Error)
+	case len(rep.Stuck) > 0:
+		in.finalErr = codef(exitSync, "%d path(s) could not be mirrored: %q (see the log)", len(rep.Stuck), firstN(rep.Stuck, 5))
+	case rep.Error != "":
+		in.finalErr = codef(exitFlush, "flush incomplete: %s", rep.Error)
+	}
+	close(in.done)
+	// Let a waiting `mirrorfs unmount` receive the report before the socket goes.
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	in.ctl.Shutdown(sctx)
+	cancel()
+	in.backing.Close()
+	if in.finalErr != nil {
+		return in.finalErr
+	}
+	in.log.Info("unmounted and flushed", "shipped", rep.Shipped, "reason", reason)
+	return nil
+}
+
+func (in *instance) shutdown(reason string, mountGone <-chan struct{}, sigs <-chan os.Signal) shutdownReport {
+	rep := shutdownReport{Reason: reason}
+	busy := false
+	select {
+	case <-mountGone:
+	default:
+		// Unmount first: then the queue cannot grow while it drains.
+		if err := in.mount.Unmount(); err != nil {
+			busy = true
+			in.log.Warn("mountpoint busy: flushing while still mounted, then detaching it lazily", "mountpoint", in.cfg.Mountpoint, "err", err)
+		} else {
+			<-mountGone
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), in.cfg.FlushTimeout)
+	defer cancel()
+	go func() {
+		select {
+		case s := <-sigs:
+			in.log.Warn("second signal: abandoning the flush", "signal", s.String())
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	fr, err := in.engine.Flush(ctx)
+	rep.Shipped = in.engine.Status().Totals.ShippedPaths
+	rep.Pending = fr.Pending + fr.InFlight
+	rep.PendingPaths = fr.Paths
+	for _, s := range fr.Stuck {
+		rep.Stuck = append(rep.Stuck, s.Path+": "+s.Error)
+	}
+	if err != nil {
+		rep.Error = err.Error()
+	}
+	if busy {
+		rep.LazyUnmount = true
+		if err := in.mount.UnmountLazy(); err != nil {
+			in.log.Error("lazy unmount failed", "mountpoint", in.cfg.Mountpoint, "err", err)
+		} else {
+			in.log.Warn("mountpoint detached lazily after the flush; processes still using it will see errors", "mountpoint", in.cfg.Mountpoint)
+		}
+		select {
+		case <-mountGone:
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return rep
+}
+
+func firstN(s []string, n int) []string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+func (r shutdownReport) String() string {
+	if r.Pending != 0 || len(r.Stuck) > 0 {
+		return fmt.Sprintf("%d change(s) shipped, %d still pending, %d cannot be mirrored", r.Shipped, r.Pending, len(r.Stuck))
+	}
+	return fmt.Sprintf("%d change(s) shipped, nothing pending", r.Shipped)
+}

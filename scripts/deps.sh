@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the system packages mirrorfs and its tests need, when missing.
+# Debian/Ubuntu as root: apt-get. Elsewhere: says what to install.
+set -euo pipefail
+
+need=()
+command -v rsync >/dev/null 2>&1 || need+=(rsync)
+command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
+command -v inotifywait >/dev/null 2>&1 || need+=(inotify-tools)
+command -v setfattr >/dev/null 2>&1 || need+=(attr)
+
+if ((${#need[@]} == 0)); then
+	exit 0
+fi
+if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
+	echo "mirrorfs: missing packages: ${need[*]}; install them with your package manager (as root)" >&2
+	exit 1
+fi
+echo "installing: ${need[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq "${need[@]}" >/dev/null
