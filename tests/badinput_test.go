@@ -1,0 +1,201 @@
+package tests
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
+)
+
+// failTimeout bounds a mount that should fail at start; if it is still
+// running then, it mounted, which is the bug.
+const failTimeout = 30 * time.Second
+
+// runMountExpectingFailure runs `mirrorfs ARGS` in the foreground and
+// returns its stderr and exit code. A process that is still running after
+// failTimeout is killed and its mount removed.
+func runMountExpectingFailure(t *testing.T, env []string, mnt string, args ...string) (string, int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, mirrorfsBin, args...)
+	cmd.Env = env
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		if mnt != "" {
+			exec.Command("fusermount3", "-u", "-z", mnt).Run()
+		}
+		t.Fatalf("mirrorfs %s was still running after %v; it should have failed at start.\nstderr: %s",
+			quoteArgs(args), failTimeout, stderr.String())
+	}
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatalf("running mirrorfs: %v", err)
+	}
+	code := 0
+	if ee != nil {
+		code = ee.ExitCode()
+	}
+	return stderr.String(), code
+}
+
+// checkOneLineError asserts the error contract: one line on stderr starting
+// with "mirrorfs: ", no panic, no stack trace.
+func checkOneLineError(t *testing.T, stderr string) {
+	t.Helper()
+	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
+		t.Errorf("stderr holds a panic or stack trace:\n%s", stderr)
+	}
+	lines := strings.Split(strings.TrimRight(stderr, "\n"), "\n")
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "mirrorfs: ") || len(lines[0]) < len("mirrorfs: ")+10 {
+		t.Errorf("want exactly one line on stderr starting with \"mirrorfs: \", got %d line(s):\n%s", len(lines), stderr)
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	requireE2E(t)
+	d := testkit.StartDaemon(t, testkit.DaemonOptions{})
+	pass := d.PasswordFile
+	wrongPass := filepath.Join(t.TempDir(), "wrong.pass")
+	must(t, os.WriteFile(wrongPass, []byte("not-the-password\n"), 0o600))
+	openPass := filepath.Join(t.TempDir(), "open.pass")
+	must(t, os.WriteFile(openPass, []byte(d.Password+"\n"), 0o644))
+	must(t, os.Chmod(openPass, 0o644))
+	badModule := strings.TrimSuffix(d.URL(), "/"+d.Module) + "/nosuchmodule"
+	file := filepath.Join(t.TempDir(), "a-file")
+	write(t, file, "not a directory")
+
+	tests := []struct {
+		name  string
+		args  func(mnt string) []string
+		codes []int // acceptable exit codes; the first is the documented one
+		want  string
+	}{
+		{"missing --dest", func(mnt string) []string { return []string{"mount", "--password-file", pass, mnt} }, []int{2}, "dest"},
+		{"unknown option", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "--bogus-option", mnt}
+		}, []int{2}, "bogus-option"},
+		{"unknown -o option", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "-o", "frobnicate=1", mnt}
+		}, []int{2}, "frobnicate"},
+		{"bad --delay", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "--delay", "soon", mnt}
+		}, []int{2}, "delay"},
+		{"bad --dest scheme", func(mnt string) []string {
+			return []string{"mount", "--dest", "http://127.0.0.1/backup", "--password-file", pass, mnt}
+		}, []int{2}, "dest"},
+		{"missing mountpoint argument", func(string) []string { return []string{"mount", "--dest", d.URL(), "--password-file", pass} }, []int{2}, "MOUNTPOINT"},
+		{"unknown command", func(mnt string) []string { return []string{"mountt", mnt} }, []int{2}, "mountt"},
+		{"nonexistent mountpoint", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", pass, mnt + "/does-not-exist"}
+		}, []int{3}, "does-not-exist"},
+		{"mountpoint is a file", func(string) []string { return []string{"mount", "--dest", d.URL(), "--password-file", pass, file} }, []int{3}, "a-file"},
+		{"unknown module", func(mnt string) []string { return []string{"mount", "--dest", badModule, "--password-file", pass, mnt} }, []int{4}, "nosuchmodule"},
+		{"wrong password", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", wrongPass, mnt}
+		}, []int{4}, "password"},
+		{"password file mode 0644", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", openPass, mnt}
+		}, []int{4}, "open.pass"},
+		{"missing password file", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", pass + ".missing", mnt}
+		}, []int{4, 2}, "missing"},
+		{"missing --source directory", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "--source", mnt + "/no-such-source", mnt}
+		}, []int{3}, "no-such-source"},
+		{"status of a plain directory", func(mnt string) []string { return []string{"status", "--json", mnt} }, []int{6}, ""},
+		{"sync of a plain directory", func(mnt string) []string { return []string{"sync", "--wait", mnt} }, []int{6}, ""},
+		{"unmount of a plain directory", func(mnt string) []string { return []string{"unmount", mnt} }, []int{6}, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			mnt := filepath.Join(t.TempDir(), "data")
+			must(t, os.Mkdir(mnt, 0o755))
+			testkit.Populate(t, mnt, testkit.PopulateOptions{})
+			snap := testkit.Snapshot(t, mnt)
+			env := append(os.Environ(), "MIRRORFS_RUN_DIR="+t.TempDir())
+
+			stderr, code := runMountExpectingFailure(t, env, mnt, tc.args(mnt)...)
+			if !slices.Contains(tc.codes, code) {
+				t.Errorf("exit %d, want %s; stderr: %s", code, codesString(tc.codes), stderr)
+			}
+			checkOneLineError(t, stderr)
+			if !strings.Contains(strings.ToLower(stderr), strings.ToLower(tc.want)) {
+				t.Errorf("stderr does not mention %q: %s", tc.want, stderr)
+			}
+			if fstype, _ := mountType(mnt); fstype != "" {
+				t.Errorf("%s is mounted (%s) after a failed start", mnt, fstype)
+				exec.Command("fusermount3", "-u", "-z", mnt).Run()
+			}
+			testkit.AssertTreesEqual(t, mnt, snap, testkit.CompareOptions{ExactSpecialMtime: true, Xattrs: true})
+			if names, _ := os.ReadDir(d.Dir); len(names) != 0 {
+				t.Errorf("module changed by a failed start: %d entries", len(names))
+			}
+		})
+	}
+}
+
+func codesString(codes []int) string {
+	s := make([]string, len(codes))
+	for i, c := range codes {
+		s[i] = strconv.Itoa(c)
+	}
+	return strings.Join(s, " or ")
+}
+
+// TestMountBusy: a second mirrorfs on a mountpoint already served by one is
+// refused without disturbing the first.
+func TestMountBusy(t *testing.T) {
+	m := mountMirror(t, mountOptions{})
+	write(t, m.Mnt+"/f", "first")
+	m.Sync(t)
+	stderr, code := runMountExpectingFailure(t, m.env(), "",
+		"mount", "--dest", m.Daemon.URL(), "--password-file", m.Daemon.PasswordFile, m.Mnt)
+	if code != 3 {
+		t.Errorf("second mount: exit %d, want 3; stderr: %s", code, stderr)
+	}
+	checkOneLineError(t, stderr)
+	write(t, m.Mnt+"/g", "still works")
+	m.assertMirrored(t, testkit.CompareOptions{})
+}
+
+// TestStaleMount: after the mirrorfs process died, its mountpoint answers
+// ENOTCONN; a new mount is refused with a hint how to clear it.
+func TestStaleMount(t *testing.T) {
+	m := mountMirror(t, mountOptions{})
+	write(t, m.Mnt+"/f", "x")
+	m.Sync(t)
+	must(t, syscall.Kill(-m.cmd.Process.Pid, syscall.SIGKILL))
+	<-m.exited
+	t.Cleanup(func() { exec.Command("fusermount3", "-u", "-z", m.Mnt).Run() })
+	if _, err := os.Stat(m.Mnt + "/f"); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("stat through the dead mount: %v, want ENOTCONN", err)
+	}
+	stderr, code := runMountExpectingFailure(t, m.env(), "",
+		"mount", "--dest", m.Daemon.URL(), "--password-file", m.Daemon.PasswordFile, m.Mnt)
+	if code != 3 {
+		t.Errorf("mount over a stale mount: exit %d, want 3; stderr: %s", code, stderr)
+	}
+	checkOneLineError(t, stderr)
+	if !strings.Contains(stderr, "fusermount") && !strings.Contains(stderr, "umount") {
+		t.Errorf("stale-mount error should say how to clear it (fusermount3 -u / umount): %s", stderr)
+	}
+	if _, _, code := m.cli(t, "status", m.Mnt); code != 6 {
+		t.Errorf("status of a dead mirrorfs: exit %d, want 6", code)
+	}
+	exec.Command("fusermount3", "-u", "-z", m.Mnt).Run()
+}
