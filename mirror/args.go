@@ -14,6 +14,7 @@ const (
 	modeList          argMode = iota // listed paths, -d semantics
 	modeListRecursive                // listed directories with -r --delete
 	modeFull                         // the whole tree (initial sync)
+	modeRoot                         // the root directory's own attributes
 	modeProbe                        // list the module root only
 )
 
@@ -57,6 +58,8 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "-r", "--delete")
 	case modeFull:
 		a = append(a, "--delete", "--force")
+	case modeRoot:
+		a = append(a, "--exclude=/*")
 	}
 	a = append(a, "--timeout="+seconds(cfg.Timeout))
 	if cfg.Dest.Kind == DestDaemon {

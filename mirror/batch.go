@@ -8,6 +8,7 @@ import (
 // run is one rsync invocation of a batch.
 type run struct {
 	recursive bool
+	root      bool     // the root's own attributes only (see planBatch)
 	entries   []*entry // listed entries (covered ones hang off them)
 	list      []string // what rsync reads on stdin
 }
@@ -17,35 +18,40 @@ type batch struct {
 	all   []*entry
 	runs  []run
 	epoch uint64
+	seq   uint64 // the last event before the batch was taken: what it ships is at least that new
 }
 
 // planBatch drops entries that a recursive entry of the same batch ships
 // anyway and splits the rest into a recursive run (first, so the
 // non-recursive run fixes parent times last) and a non-recursive run. The
-// root is listed whenever a top-level name is in the batch: rsync's temp
-// file and rename touch the receiver's root, and unlike other parents the
-// root is not retouched as an implied directory. Listing "." has rsync -d
-// look at every entry of the root (quick check only).
+// root gets a run of its own, last, whenever it or a top-level name is in
+// the batch: rsync's temp file and rename touch the receiver's root, and
+// unlike other parents the root is not retouched as an implied directory.
+// It cannot be listed with the others: rsync -d copies the contents of a
+// directory named ".", i.e. every top-level entry.
 func planBatch(entries []*entry) []run {
 	sort.Slice(entries, func(i, j int) bool { return entries[i].path < entries[j].path })
 	rec := make(map[string]*entry)
 	for _, e := range entries {
 		e.coveredBy = nil
-		if e.recursive {
+		if e.recursive && e.path != "." {
 			rec[e.path] = e
 		}
 	}
-	var r, n run
+	var r, n, root run
 	r.recursive = true
-	top, haveRoot := false, false
+	root.root = true
+	top := false
 	for _, e := range entries {
 		if c := coverOf(e.path, rec); c != nil {
 			e.coveredBy = c
 			continue
 		}
-		if e.path == "." {
-			haveRoot = true
-		} else if !strings.Contains(e.path, "/") {
+		switch {
+		case e.path == ".":
+			root.entries = append(root.entries, e)
+			continue
+		case !strings.Contains(e.path, "/"):
 			top = true
 		}
 		if e.recursive {
@@ -56,15 +62,16 @@ func planBatch(entries []*entry) []run {
 			n.list = append(n.list, e.path)
 		}
 	}
-	if top && !haveRoot {
-		n.list = append([]string{"."}, n.list...)
-	}
 	var runs []run
 	if len(r.list) > 0 {
 		runs = append(runs, r)
 	}
 	if len(n.list) > 0 {
 		runs = append(runs, n)
+	}
+	if top || len(root.entries) > 0 {
+		root.list = []string{"."}
+		runs = append(runs, root)
 	}
 	return runs
 }

@@ -19,6 +19,10 @@ type Config struct {
 	Delay        time.Duration // per-path quiet period before shipping
 	MaxDelay     time.Duration // longest wait of a change before its batch starts
 	InitialSync  bool          // full reconciling sync when Run starts
+	// StateDir holds the journal of changes not yet on the destination;
+	// "" runs without one (a crash then loses the queue).
+	StateDir          string
+	ReconcileInterval time.Duration // a full reconciling sync this often; 0: never
 
 	Xattrs, ACLs, Compress, NumericIDs bool
 
@@ -26,6 +30,12 @@ type Config struct {
 	RetryMin, RetryMax  time.Duration
 	MaxBatch            int
 	Logger              *slog.Logger
+
+	// Exclude keeps matching paths out of the mirror (nil: none).
+	Exclude *Exclude
+	// OnShipped, when set, receives the paths of every settled batch, from
+	// the goroutine that ships; it should return quickly.
+	OnShipped func([]Shipped)
 
 	// exactTimes adds --modify-window=-1 (rsync >= 3.2.0): without it rsync
 	// compares times in whole seconds and leaves a directory or symlink

@@ -13,7 +13,9 @@ import (
 type Engine struct {
 	cfg Config
 	log *slog.Logger
-	now func() time.Time
+	// rootRun: a batch's run for the root's own attributes is under way.
+	rootRun bool
+	now     func() time.Time
 
 	// runner is held by whoever drives the scheduler (Run, or a Sync or
 	// Flush when nothing else does): one rsync at a time keeps order.
@@ -24,6 +26,7 @@ type Engine struct {
 	q       *queue
 	seq     uint64
 	changed chan struct{} // closed and replaced on every state change
+	x       extras        // exclude filter and shipped hook (exclude.go, shipped.go)
 
 	state     string
 	splits    []*batch // halves of a batch being narrowed down, already in flight
@@ -40,6 +43,11 @@ type Engine struct {
 	loggedErr   string
 	versionDone bool
 	totals      Totals
+
+	j         *journal // nil without a state directory
+	recovery  RecoveryStatus
+	replaySeq uint64 // entries up to here came from the journal
+	full      fullState
 }
 
 // New checks the configuration and returns an idle engine.
@@ -64,6 +72,12 @@ func New(cfg Config) (*Engine, error) {
 	if cfg.InitialSync {
 		e.state = StateInitialSync
 	}
+	if cfg.ReconcileInterval > 0 {
+		e.full.nextAt = e.now().Add(cfg.ReconcileInterval)
+	}
+	if err := e.openJournal(); err != nil {
+		return nil, err
+	}
 	return e, nil
 }
 
@@ -75,12 +89,19 @@ func (e *Engine) Add(ev Event) {
 	if ev.Path == "" {
 		ev.Path = "."
 	}
+	if e.cfg.Exclude != nil && e.addExcluding(ev) {
+		return
+	}
 	now := e.now()
 	e.mu.Lock()
 	e.seq++
+	seq := e.seq
 	e.totals.Events++
-	e.q.add(ev, e.seq, now)
+	e.q.add(ev, seq, now)
 	e.mu.Unlock()
+	// After the queue: a compaction in between sees the change in the
+	// queue and gets this record too, which is harmless.
+	e.j.add(seq, ev)
 	e.poke()
 }
 
@@ -154,13 +175,13 @@ func (e *Engine) drive(ctx context.Context, until func() bool) {
 		now := e.now()
 		var wait time.Duration = -1
 		switch {
-		case e.cfg.InitialSync && !e.initial.Done:
+		case e.fullDue(now):
 			if now.Before(e.nextRetry) {
 				wait = e.nextRetry.Sub(now)
 				break
 			}
 			e.mu.Unlock()
-			e.initialSync(ctx)
+			e.fullSync(ctx)
 			continue
 		case len(e.splits) > 0:
 			b := e.splits[0]
@@ -173,13 +194,16 @@ func (e *Engine) drive(ctx context.Context, until func() bool) {
 		default:
 			p := e.pick()
 			if items := e.q.take(now, p); len(items) > 0 {
-				b := &batch{all: items, epoch: e.epoch}
+				b := &batch{all: items, epoch: e.epoch, seq: e.seq}
 				b.runs = planBatch(items)
 				e.mu.Unlock()
 				e.ship(ctx, b)
 				continue
 			}
 			if t, ok := e.q.nextReady(p); ok {
+				wait = max(t.Sub(now), time.Millisecond)
+			}
+			if t := e.full.nextAt; !t.IsZero() && (wait < 0 || t.Sub(now) < wait) {
 				wait = max(t.Sub(now), time.Millisecond)
 			}
 		}
@@ -218,51 +242,6 @@ func (e *Engine) logLong() {
 		e.log.Warn("path not mirrored: longer than rsync's 4096-byte limit", "source", e.cfg.SourceName, "path_prefix", p[:min(len(p), 64)], "length", len(p))
 	}
 	e.q.newLong = nil
-}
-
-func (e *Engine) initialSync(ctx context.Context) {
-	e.mu.Lock()
-	e.q.fullSync = true
-	e.initial.Running = true
-	e.state = StateInitialSync
-	e.broadcast()
-	e.mu.Unlock()
-	e.log.Info("initial sync started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String())
-
-	r := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, modeFull), nil)
-	rerr := e.resultError(r)
-
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	defer e.broadcast()
-	e.q.fullSync = false
-	e.initial.Running = false
-	e.totals.BytesSent += r.bytesSent
-	if rerr != nil && rerr.Class == ClassPartial {
-		probs, _ := pathProblems(r.stderr, sourceArg, e.cfg.Dest)
-		for _, p := range probs {
-			if p.overflow {
-				e.noteLong(p.candidates[0])
-			}
-		}
-		e.logLong()
-	}
-	switch {
-	case rerr == nil || rerr.Class == ClassPartial:
-		e.initial.Done = true
-		e.succeeded()
-		if rerr != nil && r.code == 23 {
-			e.initial.Error = rerr.Msg
-			e.log.Warn("initial sync finished, but some paths were not transferred", "error", rerr.Msg, "detail", rerr.Detail)
-		} else {
-			e.initial.Error = ""
-			e.log.Info("initial sync done", "dest", e.cfg.Dest.String(), "bytes_sent", r.bytesSent)
-		}
-	case rerr.Class == ClassCancelled:
-	default:
-		e.initial.Error = rerr.Msg
-		e.failed(rerr)
-	}
 }
 
 // resultError classifies a finished process; nil means success.
@@ -306,15 +285,36 @@ func (e *Engine) failed(rerr *RsyncError) {
 
 // ship runs a batch's rsync invocations and settles every entry.
 func (e *Engine) ship(ctx context.Context, b *batch) {
+	rootFailed := false
+	hasRoot := len(b.runs) > 0 && b.runs[len(b.runs)-1].root
 	e.mu.Lock()
 	e.state = StateShipping
 	e.totals.Batches++
+	e.rootRun = hasRoot
 	e.mu.Unlock()
+	if hasRoot {
+		// The root run settles no entry of its own, so Sync must be told to
+		// wait for it. If it fails, the root is queued again; if an earlier
+		// run failed, the requeued top-level entries bring it back anyway.
+		defer func() {
+			e.mu.Lock()
+			e.rootRun = false
+			if rootFailed {
+				e.seq++
+				e.q.add(Event{Op: OpAttrib, Path: "."}, e.seq, e.now())
+			}
+			e.mu.Unlock()
+			e.broadcast()
+		}()
+	}
 
 	for i := range b.runs {
 		r := &b.runs[i]
 		mode := modeList
-		if r.recursive {
+		switch {
+		case r.root:
+			mode = modeRoot
+		case r.recursive:
 			mode = modeListRecursive
 		}
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
@@ -322,12 +322,13 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 		rerr := e.resultError(res)
 
 		e.mu.Lock()
+		rootFailed = r.root && rerr != nil
 		e.totals.BytesSent += res.bytesSent
 		members := b.members(r)
 		whole := false
 		switch {
 		case rerr == nil:
-			e.settle(members, nil, b.epoch)
+			e.settle(members, nil, b)
 			e.succeeded()
 		case rerr.Class == ClassPartial:
 			e.succeeded()
@@ -353,6 +354,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 		}
 		e.broadcast()
 		e.mu.Unlock()
+		e.emitShipped()
 		if whole {
 			return
 		}
@@ -360,7 +362,8 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 }
 
 // settle retires shipped entries and requeues failed ones; e.mu is held.
-func (e *Engine) settle(shipped []*entry, failedMsg map[*entry]string, epoch uint64) {
+func (e *Engine) settle(shipped []*entry, failedMsg map[*entry]string, b *batch) {
+	epoch := b.epoch
 	for _, m := range shipped {
 		if _, bad := failedMsg[m]; bad {
 			continue
@@ -369,7 +372,9 @@ func (e *Engine) settle(shipped []*entry, failedMsg map[*entry]string, epoch uin
 			e.log.Info("path mirrored after earlier failures", "path", m.path, "attempts", m.attempts)
 		}
 		e.q.done(m)
+		e.j.ack(m.path, b.seq, m.recursive)
 		e.totals.ShippedPaths++
+		e.noteShipped(m, "")
 	}
 	now := e.now()
 	logged := 0
@@ -382,6 +387,8 @@ func (e *Engine) settle(shipped []*entry, failedMsg map[*entry]string, epoch uin
 			}
 		}
 		e.q.requeue(m, &failure{msg: msg, now: now, epoch: epoch, retryAt: now.Add(e.cfg.backoff(m.attempts + 1))})
+		e.noteShipped(m, msg)
+		e.j.fail(m.path, m.attempts, msg)
 	}
 	if logged > maxFailLogs {
 		e.log.Warn("more paths could not be mirrored; see mirrorfs status", "count", logged-maxFailLogs)
@@ -425,7 +432,7 @@ func (e *Engine) partial(b *batch, r *run, members []*entry, res result, rerr *R
 			h1, h2 := split(members)
 			for _, h := range [][]*entry{h2, h1} {
 				if len(h) > 0 {
-					nb := &batch{all: h, epoch: b.epoch}
+					nb := &batch{all: h, epoch: b.epoch, seq: b.seq}
 					nb.runs = planBatch(h)
 					e.splits = append([]*batch{nb}, e.splits...)
 				}
@@ -446,7 +453,7 @@ func (e *Engine) partial(b *batch, r *run, members []*entry, res result, rerr *R
 			}
 		}
 	}
-	e.settle(members, failed, b.epoch)
+	e.settle(members, failed, b)
 }
 
 // noteLong records an over-long path rsync found inside a directory; it is

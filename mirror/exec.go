@@ -38,6 +38,11 @@ func childEnv(cfg *Config) []string {
 // execRsync runs rsync with the backing directory as fd 3; it is killed
 // (with its children) when ctx ends.
 func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte) result {
+	args, removeRules, xerr := cfg.Exclude.treeArgs(cfg.Source, args, stdin)
+	if xerr != nil {
+		return result{code: -2, startErr: xerr}
+	}
+	defer removeRules()
 	cmd := exec.CommandContext(ctx, cfg.RsyncPath, args...)
 	cmd.Dir = "/" // never inside a mount we may be serving
 	cmd.Env = childEnv(cfg)
@@ -52,6 +57,7 @@ func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte) re
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
+	closeOnExecAll()
 	err := cmd.Run()
 	r := result{stdout: stdout.Bytes(), stderr: stderr.Bytes()}
 	var ee *exec.ExitError

@@ -63,7 +63,7 @@ func TestPartial(t *testing.T) {
 					res := result{code: tt.code, stderr: []byte(tt.stderr)}
 					e.partial(b, r, members, res, classify(res.code, res.stderr, e.cfg.Dest, &e.cfg))
 				} else {
-					e.settle(members, nil, 0)
+					e.settle(members, nil, b)
 				}
 				for _, m := range members {
 					switch m.place {
@@ -71,8 +71,8 @@ func TestPartial(t *testing.T) {
 						done = append(done, m.path)
 					case placeBackoff:
 						failed = append(failed, m.path)
-						if m.attempts != 1 || m.lastErr == "" {
-							t.Errorf("%s: attempts %d error %q", m.path, m.attempts, m.lastErr)
+						if m.attempts != 1 || m.lastErr() == "" {
+							t.Errorf("%s: attempts %d error %q", m.path, m.attempts, m.lastErr())
 						}
 					}
 				}

@@ -11,7 +11,7 @@ import (
 const maxPath = 4096
 
 // opSet records which kinds of change an entry has seen.
-type opSet uint8
+type opSet uint8 // bit i: Op i; see shipped.go for bits 0 and 7
 
 func (s opSet) has(o Op) bool { return s&(1<<o) != 0 }
 
@@ -35,24 +35,36 @@ const (
 )
 
 // entry is one path to make equal on the destination.
+// Fields are ordered, and failure details kept apart, to keep an entry
+// small: a million pending paths must fit in memory.
 type entry struct {
 	path      string
 	recursive bool // ship with -r --delete
 	born      bool // created in this window: the destination has never seen it
+	ops       opSet
+	place     place
+	attempts  int    // per-path failures in a row
+	seq       uint64 // first event not yet on the destination
 	first     time.Time
 	last      time.Time
-	seq       uint64 // first event not yet on the destination
-	ops       opSet
-
-	attempts  int // per-path failures in a row
-	lastErr   string
-	errSince  time.Time
-	retryAt   time.Time
-	failEpoch uint64 // sync epoch of the batch that last failed it
-
+	fail      *pathFail // set once attempts > 0
 	links     [2]link
-	place     place
 	coveredBy *entry // in a batch: shipped by this recursive ancestor
+}
+
+// pathFail is the last per-path failure of an entry.
+type pathFail struct {
+	lastErr  string
+	errSince time.Time
+	retryAt  time.Time
+	epoch    uint64 // sync epoch of the batch that last failed it
+}
+
+func (e *entry) lastErr() string {
+	if e.fail == nil {
+		return ""
+	}
+	return e.fail.lastErr
 }
 
 // longPath is a path rsync cannot carry; it is reported, never shipped.
@@ -154,20 +166,24 @@ func (q *queue) flightCovers(p string) bool {
 
 // add folds one event into the queue.
 func (q *queue) add(ev Event, seq uint64, now time.Time) {
+	var e *entry
 	switch ev.Op {
 	case OpCreate:
-		q.touch(ev.Path, ev.Op, seq, now, ev.Dir, true)
+		e = q.touch(ev.Path, ev.Op, seq, now, ev.Dir, true)
 	case OpDelete:
-		q.gone(ev.Path, ev.Op, seq, now)
+		e = q.gone(ev.Path, ev.Op, seq, now)
 	case OpRename:
-		q.gone(ev.From, ev.Op, seq, now)
-		q.touch(ev.Path, ev.Op, seq, now, ev.Dir, false)
+		q.gone(ev.From, opMovedFrom, seq, now)
+		e = q.touch(ev.Path, ev.Op, seq, now, ev.Dir, false)
 	case OpExchange:
 		// Dir describes only one side, and -r on a file is harmless.
 		q.touch(ev.From, ev.Op, seq, now, true, false)
 		q.touch(ev.Path, ev.Op, seq, now, true, false)
 	default: // OpModify, OpAttrib and anything newer
 		q.touch(ev.Path, ev.Op, seq, now, false, false)
+	}
+	if e != nil && ev.Dir && e.path == ev.Path {
+		e.ops |= opSetDir // for the shipped hook only
 	}
 }
 
@@ -311,7 +327,7 @@ func (q *queue) take(now time.Time, p pick) []*entry {
 	full := func() bool { return p.max > 0 && len(out) >= p.max }
 	for e := q.backoff.head; e != nil && !full(); {
 		next := e.links[lByLast].next
-		if !e.retryAt.After(now) || (p.urgent && e.seq <= p.urgentSeq && e.failEpoch < p.epoch) {
+		if !e.fail.retryAt.After(now) || (p.urgent && e.seq <= p.urgentSeq && e.fail.epoch < p.epoch) {
 			q.toFlight(e)
 			out = append(out, e)
 		}
@@ -364,7 +380,7 @@ func (q *queue) nextReady(p pick) (time.Time, bool) {
 		set(e.first.Add(p.maxDelay))
 	}
 	for e := q.backoff.head; e != nil; e = e.links[lByLast].next {
-		set(e.retryAt)
+		set(e.fail.retryAt)
 	}
 	return t, !t.IsZero()
 }
@@ -393,20 +409,17 @@ func (q *queue) requeue(e *entry, f *failure) {
 	e.coveredBy = nil
 	if f != nil {
 		e.attempts++
-		e.lastErr = f.msg
-		if e.errSince.IsZero() {
-			e.errSince = f.now
+		if e.fail == nil {
+			e.fail = &pathFail{errSince: f.now}
 		}
-		e.retryAt = f.retryAt
-		e.failEpoch = f.epoch
+		e.fail.lastErr, e.fail.retryAt, e.fail.epoch = f.msg, f.retryAt, f.epoch
 	}
 	if p := q.get(e.path); p != nil {
 		q.absorb(p, e)
 		p.born = false
 		p.recursive = p.recursive || e.recursive
 		if e.attempts > 0 {
-			p.attempts, p.lastErr, p.errSince = e.attempts, e.lastErr, e.errSince
-			p.retryAt, p.failEpoch = e.retryAt, e.failEpoch
+			p.attempts, p.fail = e.attempts, e.fail
 			if f != nil && p.place == placeReady {
 				q.unlink(p)
 				q.tree.ReplaceOrInsert(p)

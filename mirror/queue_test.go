@@ -281,8 +281,8 @@ func TestQueueRequeue(t *testing.T) {
 		}
 	}
 	q.requeue(b, &failure{msg: "boom", now: t0.Add(3 * time.Second), retryAt: t0.Add(time.Hour), epoch: 1})
-	if b.place != placeBackoff || b.attempts != 1 || b.lastErr != "boom" {
-		t.Fatalf("b after failure: place %d attempts %d err %q", b.place, b.attempts, b.lastErr)
+	if b.place != placeBackoff || b.attempts != 1 || b.lastErr() != "boom" {
+		t.Fatalf("b after failure: place %d attempts %d err %q", b.place, b.attempts, b.lastErr())
 	}
 	checkLists(t, q)
 	if got := q.take(t0.Add(4*time.Second), pick{urgent: true, urgentSeq: 10, epoch: 1}); len(got) != 0 {
@@ -351,14 +351,16 @@ func TestPlanBatch(t *testing.T) {
 		rec     []string
 		list    []string
 		covered []string
+		root    bool // a last run for the root's own attributes
 	}{
-		{"new top-level file lists root", []string{"a:c", "d/x"}, nil, []string{".", "a", "d/x"}, nil},
-		{"modified top-level file too (temp file and rename touch the root)", []string{"a", "d/x"}, nil, []string{".", "a", "d/x"}, nil},
-		{"nested only: no root", []string{"d/x:c", "d/y/z:c"}, nil, []string{"d/x", "d/y/z"}, nil},
-		{"recursive top-level lists root", []string{"d:rc"}, []string{"d"}, []string{"."}, nil},
-		{"subsumption by prefix, not by string prefix", []string{"d:rc", "d/x", "d/y/z:r", "d-x", "dx/y"}, []string{"d"}, []string{".", "d-x", "dx/y"}, []string{"d/x", "d/y/z"}},
-		{"root entry already listed", []string{".", "a:c"}, nil, []string{".", "a"}, nil},
-		{"deep recursive", []string{"a/b:r", "a/b/c", "a/bc"}, []string{"a/b"}, []string{"a/bc"}, []string{"a/b/c"}},
+		{"new top-level file: root run", []string{"a:c", "d/x"}, nil, []string{"a", "d/x"}, nil, true},
+		{"modified top-level file too (temp file and rename touch the root)", []string{"a", "d/x"}, nil, []string{"a", "d/x"}, nil, true},
+		{"nested only: no root", []string{"d/x:c", "d/y/z:c"}, nil, []string{"d/x", "d/y/z"}, nil, false},
+		{"recursive top-level: root run", []string{"d:rc"}, []string{"d"}, nil, nil, true},
+		{"subsumption by prefix, not by string prefix", []string{"d:rc", "d/x", "d/y/z:r", "d-x", "dx/y"}, []string{"d"}, []string{"d-x", "dx/y"}, []string{"d/x", "d/y/z"}, true},
+		{"root entry is never listed with others (-d would copy its contents)", []string{".", "a:c"}, nil, []string{"a"}, nil, true},
+		{"root alone", []string{"."}, nil, nil, nil, true},
+		{"deep recursive", []string{"a/b:r", "a/b/c", "a/bc"}, []string{"a/b"}, []string{"a/bc"}, []string{"a/b/c"}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -368,7 +370,15 @@ func TestPlanBatch(t *testing.T) {
 			}
 			runs := planBatch(es)
 			var rec, list, covered []string
+			root := false
 			for i, r := range runs {
+				if r.root {
+					if i != len(runs)-1 || !slices.Equal(r.list, []string{"."}) {
+						t.Errorf("root run %d of %d lists %q; want last, listing only \".\"", i, len(runs), r.list)
+					}
+					root = true
+					continue
+				}
 				if r.recursive {
 					if i != 0 {
 						t.Error("recursive run must come first")
@@ -383,8 +393,8 @@ func TestPlanBatch(t *testing.T) {
 					covered = append(covered, x.path)
 				}
 			}
-			if !slices.Equal(rec, tt.rec) || !slices.Equal(list, tt.list) || !slices.Equal(covered, tt.covered) {
-				t.Errorf("recursive %q list %q covered %q; want %q %q %q", rec, list, covered, tt.rec, tt.list, tt.covered)
+			if !slices.Equal(rec, tt.rec) || !slices.Equal(list, tt.list) || !slices.Equal(covered, tt.covered) || root != tt.root {
+				t.Errorf("recursive %q list %q covered %q root %v; want %q %q %q %v", rec, list, covered, root, tt.rec, tt.list, tt.covered, tt.root)
 			}
 		})
 	}

@@ -7,23 +7,26 @@ import (
 
 // Status is a snapshot of the engine for `mirrorfs status`.
 type Status struct {
-	State                   string       `json:"state"`
-	Source                  string       `json:"source"`
-	Dest                    string       `json:"dest"`
-	Pending                 int          `json:"pending"`
-	InFlight                int          `json:"in_flight"`
-	OldestPending           *time.Time   `json:"oldest_pending,omitempty"`
-	OldestPendingAgeSeconds float64      `json:"oldest_pending_age_seconds"`
-	LastSuccess             *time.Time   `json:"last_success,omitempty"`
-	LastError               string       `json:"last_error,omitempty"`
-	LastErrorClass          string       `json:"last_error_class,omitempty"`
-	LastErrorTime           *time.Time   `json:"last_error_time,omitempty"`
-	ConsecutiveFailures     int          `json:"consecutive_failures"`
-	NextRetry               *time.Time   `json:"next_retry,omitempty"`
-	Totals                  Totals       `json:"totals"`
-	Stuck                   []StuckPath  `json:"stuck"`
-	StuckCount              int          `json:"stuck_count"`
-	InitialSync             InitialState `json:"initial_sync"`
+	State                   string          `json:"state"`
+	Source                  string          `json:"source"`
+	Dest                    string          `json:"dest"`
+	Pending                 int             `json:"pending"`
+	InFlight                int             `json:"in_flight"`
+	OldestPending           *time.Time      `json:"oldest_pending,omitempty"`
+	OldestPendingAgeSeconds float64         `json:"oldest_pending_age_seconds"`
+	LastSuccess             *time.Time      `json:"last_success,omitempty"`
+	LastError               string          `json:"last_error,omitempty"`
+	LastErrorClass          string          `json:"last_error_class,omitempty"`
+	LastErrorTime           *time.Time      `json:"last_error_time,omitempty"`
+	ConsecutiveFailures     int             `json:"consecutive_failures"`
+	NextRetry               *time.Time      `json:"next_retry,omitempty"`
+	Totals                  Totals          `json:"totals"`
+	Stuck                   []StuckPath     `json:"stuck"`
+	StuckCount              int             `json:"stuck_count"`
+	InitialSync             InitialState    `json:"initial_sync"`
+	Reconcile               ReconcileStatus `json:"reconcile"`
+	Recovery                RecoveryStatus  `json:"recovery"`
+	Journal                 JournalStatus   `json:"journal"`
 }
 
 // Totals count since the engine started.
@@ -69,7 +72,11 @@ func stuckOfLong(l *longPath) StuckPath {
 }
 
 func stuckOfEntry(e *entry) StuckPath {
-	return StuckPath{Path: e.path, Error: e.lastErr, Attempts: e.attempts, Since: e.errSince}
+	s := StuckPath{Path: e.path, Error: e.lastErr(), Attempts: e.attempts}
+	if e.fail != nil {
+		s.Since = e.fail.errSince
+	}
+	return s
 }
 
 func sortStuck(s []StuckPath) {

@@ -109,13 +109,13 @@ func (e *Engine) Sync(ctx context.Context) (SyncResult, error) {
 // stuck paths among them; e.mu is held. An entry counts as stuck only after
 // it failed in a batch started after this barrier began.
 func (e *Engine) barrier(limit, epoch uint64) (bool, []StuckPath) {
-	if e.cfg.InitialSync && !e.initial.Done {
+	if e.fullBlocks() {
 		return false, nil
 	}
-	if len(e.splits) > 0 {
+	if len(e.splits) > 0 || e.rootRun {
 		return false, nil
 	}
-	blocked, entries := e.q.blocking(limit, func(c *entry) bool { return c.attempts > 0 && c.failEpoch >= epoch })
+	blocked, entries := e.q.blocking(limit, func(c *entry) bool { return c.attempts > 0 && c.fail.epoch >= epoch })
 	if blocked {
 		return false, nil
 	}
@@ -196,6 +196,9 @@ func (e *Engine) Status() Status {
 		NextRetry:           tptr(e.nextRetry),
 		Totals:              e.totals,
 		InitialSync:         e.initial,
+		Reconcile:           e.reconcileStatus(),
+		Recovery:            e.recovery,
+		Journal:             e.j.status(),
 	}
 	if e.lastErr != nil {
 		s.LastError = e.lastErr.Msg

@@ -1,0 +1,381 @@
+package mirror
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const (
+	journalFile = "journal"
+	lockFile    = "lock"
+	// commitInterval is the least time between two fdatasyncs: records
+	// arriving meanwhile share the next one (group commit).
+	commitInterval = 2 * time.Millisecond
+	// minCompact is the log size below which it is never rewritten.
+	minCompact = 16 << 20
+)
+
+// journal keeps the changes that are not yet on the destination on disk,
+// so that a crash loses at most the last few milliseconds of them. Appends
+// only copy bytes into a buffer; a writer goroutine writes and fdatasyncs
+// it. The log is rewritten as the current pending set when it has grown
+// well past that set (compaction).
+type journal struct {
+	dir string
+	log *slog.Logger
+
+	mu     sync.Mutex
+	buf    []byte
+	err    error // first write error: journaling stops, mirroring goes on
+	closed bool
+
+	// Owned by the writer goroutine once started.
+	f         *os.File
+	lock      *os.File
+	spare     []byte
+	size      int64
+	compactAt int64
+	snapshot  func() []byte // the pending set as records; empties j.buf
+
+	kick    chan struct{}
+	stop    chan struct{}
+	done    chan struct{}
+	compReq chan chan error // compaction on request (tests)
+
+	syncs     uint64 // read under mu
+	lastBytes int64
+}
+
+// replayed is what a journal held when it was opened.
+type replayed struct {
+	existed bool // a journal was there: this is a restart
+	clean   bool // its last record says the previous run stopped in order
+	paths   map[string]*pendingPath
+	torn    bool // the tail was cut short or corrupt (ignored)
+}
+
+type pendingPath struct {
+	seq       uint64 // the latest change
+	recursive bool
+	ops       opSet
+	attempts  int
+	msg       string
+}
+
+// openJournal locks dir (one mirrorfs per state directory) and reads the
+// journal left there. Call start to begin writing.
+func openJournal(dir string, log *slog.Logger) (*journal, *replayed, error) {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("cannot create the state directory %s: %w; choose another with --state-dir, or state-dir=none to run without a journal", dir, err)
+	}
+	lk, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot open the lock of state directory %s: %w", dir, err)
+	}
+	if err := unix.Flock(int(lk.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		lk.Close()
+		return nil, nil, fmt.Errorf("state directory %s is in use by another mirrorfs (%w); stop it first or give this mount its own --state-dir", dir, err)
+	}
+	os.Remove(filepath.Join(dir, journalFile+".tmp"))
+	data, err := os.ReadFile(filepath.Join(dir, journalFile))
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		lk.Close()
+		return nil, nil, fmt.Errorf("cannot read the journal in %s: %w", dir, err)
+	}
+	rep, err := replayLog(data)
+	if err != nil {
+		lk.Close()
+		return nil, nil, fmt.Errorf("journal %s: %w; move it away to start without it (the initial full sync then repairs the mirror)", filepath.Join(dir, journalFile), err)
+	}
+	if rep.torn {
+		log.Warn("journal ends in a torn record (crash while writing); using everything before it", "dir", dir)
+	}
+	return &journal{
+		dir:     dir,
+		log:     log,
+		lock:    lk,
+		kick:    make(chan struct{}, 1),
+		compReq: make(chan chan error),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}, rep, nil
+}
+
+// replayLog rebuilds the pending set from a log's records.
+func replayLog(data []byte) (*replayed, error) {
+	rep := &replayed{paths: make(map[string]*pendingPath), existed: len(data) > 0}
+	var r record
+	for first := true; len(data) > 0; first = false {
+		n, err := decodeRecord(data, &r)
+		if err != nil {
+			if first && !errors.Is(err, errTorn) {
+				return nil, err
+			}
+			if first {
+				// Not even a header: a crash while creating the file.
+				rep.existed = false
+			}
+			rep.torn = true
+			break
+		}
+		data = data[n:]
+		rep.clean = r.kind == recClean
+		switch r.kind {
+		case recAdd:
+			p := rep.paths[r.path]
+			if p == nil {
+				p = &pendingPath{}
+				rep.paths[r.path] = p
+			}
+			p.seq = max(p.seq, r.seq)
+			p.recursive = p.recursive || r.recursive
+			if r.op != 0 {
+				p.ops |= 1 << r.op
+			}
+		case recAck:
+			if p := rep.paths[r.path]; p != nil && p.seq <= r.seq {
+				delete(rep.paths, r.path)
+			}
+		case recFail:
+			if p := rep.paths[r.path]; p != nil {
+				p.attempts, p.msg = r.attempts, r.msg
+			}
+		case recFull:
+			for k, p := range rep.paths {
+				if p.seq <= r.seq {
+					delete(rep.paths, k)
+				}
+			}
+		}
+	}
+	return rep, nil
+}
+
+// start writes snapshot() as the new journal (dropping the old one and its
+// clean marker) and starts the writer.
+func (j *journal) start(snapshot func() []byte) error {
+	j.snapshot = snapshot
+	if err := j.compact(); err != nil {
+		return err
+	}
+	go j.loop()
+	return nil
+}
+
+func (j *journal) append(r *record) {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	if j.err == nil && !j.closed {
+		j.buf = appendRecord(j.buf, r)
+	}
+	j.mu.Unlock()
+	select {
+	case j.kick <- struct{}{}:
+	default:
+	}
+}
+
+func (j *journal) add(seq uint64, ev Event) {
+	ms := eventMarks(ev)
+	for _, m := range ms {
+		if m.path == "" {
+			continue
+		}
+		j.append(&record{kind: recAdd, seq: seq, op: ev.Op, recursive: m.recursive, path: m.path})
+	}
+}
+
+// ack records that path is on the destination as of seq lim.
+func (j *journal) ack(path string, lim uint64, recursive bool) {
+	j.append(&record{kind: recAck, seq: lim, path: path, recursive: recursive})
+}
+
+func (j *journal) fail(path string, attempts int, msg string) {
+	j.append(&record{kind: recFail, path: path, attempts: attempts, msg: msg})
+}
+
+func (j *journal) full(lim uint64) {
+	j.append(&record{kind: recFull, seq: lim})
+}
+
+func (j *journal) loop() {
+	defer close(j.done)
+	var last time.Time
+	for {
+		select {
+		case <-j.kick:
+		case <-j.stop:
+			j.flush()
+			return
+		case c := <-j.compReq:
+			j.flush()
+			c <- j.compact()
+			continue
+		}
+		if d := commitInterval - time.Since(last); d > 0 {
+			time.Sleep(d)
+		}
+		last = time.Now()
+		j.flush()
+		if j.size > j.compactAt && j.broken() == nil {
+			if err := j.compact(); err != nil {
+				j.setErr(err)
+			}
+		}
+	}
+}
+
+// flush writes and syncs what is buffered.
+func (j *journal) flush() {
+	j.mu.Lock()
+	b := j.buf
+	j.buf = j.spare[:0]
+	broken := j.err != nil
+	j.mu.Unlock()
+	j.spare = b
+	if len(b) == 0 || broken {
+		return
+	}
+	if _, err := j.f.Write(b); err != nil {
+		j.setErr(fmt.Errorf("writing the journal in %s: %w", j.dir, err))
+		return
+	}
+	if err := unix.Fdatasync(int(j.f.Fd())); err != nil {
+		j.setErr(fmt.Errorf("syncing the journal in %s: %w", j.dir, err))
+		return
+	}
+	j.size += int64(len(b))
+	j.mu.Lock()
+	j.syncs++
+	j.lastBytes = j.size
+	j.mu.Unlock()
+	if cap(j.spare) > 4<<20 {
+		j.spare = nil // after a burst, give the memory back
+	}
+}
+
+// compact replaces the log with the pending set, atomically.
+func (j *journal) compact() error {
+	snap := j.snapshot()
+	tmp := filepath.Join(j.dir, journalFile+".tmp")
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot create the journal in %s: %w", j.dir, err)
+	}
+	_, err = f.Write(snap)
+	if err == nil {
+		err = unix.Fdatasync(int(f.Fd()))
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(j.dir, journalFile))
+	}
+	if err == nil {
+		err = syncDir(j.dir)
+	}
+	if err != nil {
+		f.Close()
+		return fmt.Errorf("rewriting the journal in %s: %w", j.dir, err)
+	}
+	if j.f != nil {
+		j.f.Close()
+	}
+	j.f = f
+	j.size = int64(len(snap))
+	j.compactAt = max(minCompact, 4*j.size)
+	j.mu.Lock()
+	j.lastBytes = j.size
+	j.mu.Unlock()
+	return nil
+}
+
+// compactNow has the writer rewrite the log now.
+func (j *journal) compactNow() error {
+	c := make(chan error)
+	j.compReq <- c
+	return <-c
+}
+
+func syncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return d.Sync()
+}
+
+func (j *journal) setErr(err error) {
+	j.mu.Lock()
+	first := j.err == nil
+	if first {
+		j.err = err
+		j.buf = nil
+	}
+	j.mu.Unlock()
+	if first {
+		j.log.Error("journal stopped: changes are still mirrored, but a crash now needs the full sync of the next mount to repair the mirror", "error", err)
+	}
+}
+
+func (j *journal) broken() error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.err
+}
+
+// close stops the writer after a last flush; clean marks an orderly stop,
+// after which the next start replays the journal without a reconcile.
+func (j *journal) close(clean bool) error {
+	j.mu.Lock()
+	if j.closed {
+		j.mu.Unlock()
+		return nil
+	}
+	if clean && j.err == nil {
+		j.buf = appendRecord(j.buf, &record{kind: recClean})
+	}
+	j.mu.Unlock()
+	close(j.stop)
+	<-j.done
+	j.mu.Lock()
+	j.closed = true
+	err := j.err
+	j.mu.Unlock()
+	if j.f != nil {
+		j.f.Close()
+	}
+	j.lock.Close()
+	return err
+}
+
+// JournalStatus describes the on-disk journal.
+type JournalStatus struct {
+	Enabled bool   `json:"enabled"`
+	Dir     string `json:"dir,omitempty"`
+	Bytes   int64  `json:"bytes"`
+	Syncs   uint64 `json:"syncs"`
+	Error   string `json:"error,omitempty"`
+}
+
+func (j *journal) status() JournalStatus {
+	if j == nil {
+		return JournalStatus{}
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	s := JournalStatus{Enabled: true, Dir: j.dir, Bytes: j.lastBytes, Syncs: j.syncs}
+	if j.err != nil {
+		s.Error = j.err.Error()
+	}
+	return s
+}

@@ -1,0 +1,170 @@
+package mirror
+
+import (
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+)
+
+// The journal is an append-only log of checksummed records:
+//
+//	u32 LE payload length | u32 LE CRC32C of payload | payload
+//
+// payload: kind byte, then kind-specific uvarints and length-prefixed strings.
+// A torn or corrupt tail (crash mid-write) ends the log at the last good record.
+
+type recKind uint8
+
+const (
+	recHeader recKind = iota + 1 // magic and version; first record of a file
+	recAdd                       // path changed at seq (flags: recursive, op)
+	recAck                       // path is on the destination as of seq lim
+	recFail                      // path failed on its own: attempts, last error
+	recFull                      // a full sync made everything up to seq lim equal
+	recClean                     // orderly shutdown: everything above was synced to disk
+)
+
+const (
+	journalMagic   = "mirrorfs-journal"
+	journalVersion = 1
+	maxRecord      = 1 << 20 // a path is < 4 KiB; anything larger is corruption
+)
+
+var crcTable = crc32.MakeTable(crc32.Castagnoli)
+
+// record is one decoded journal record.
+type record struct {
+	kind      recKind
+	seq       uint64 // recAdd: the change; recAck, recFull: the limit
+	recursive bool
+	op        Op
+	attempts  int
+	path, msg string
+}
+
+// appendRecord encodes r onto b. The frame is reserved first and filled in
+// once the payload length is known, so encoding allocates nothing when b
+// has room.
+func appendRecord(b []byte, r *record) []byte {
+	start := len(b)
+	b = append(b, 0, 0, 0, 0, 0, 0, 0, 0, byte(r.kind))
+	switch r.kind {
+	case recHeader:
+		b = appendString(b, journalMagic)
+		b = binary.AppendUvarint(b, journalVersion)
+	case recAdd, recAck:
+		flags := uint64(r.op) << 1
+		if r.recursive {
+			flags |= 1
+		}
+		b = binary.AppendUvarint(b, r.seq)
+		b = binary.AppendUvarint(b, flags)
+		b = appendString(b, r.path)
+	case recFail:
+		b = binary.AppendUvarint(b, uint64(r.attempts))
+		b = appendString(b, r.path)
+		b = appendString(b, r.msg)
+	case recFull:
+		b = binary.AppendUvarint(b, r.seq)
+	}
+	payload := b[start+8:]
+	binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
+	binary.LittleEndian.PutUint32(b[start+4:], crc32.Checksum(payload, crcTable))
+	return b
+}
+
+func appendString(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+var errTorn = errors.New("torn or corrupt record")
+
+// decodeRecord reads one record from b and returns the bytes it used.
+func decodeRecord(b []byte, r *record) (int, error) {
+	if len(b) < 8 {
+		return 0, errTorn
+	}
+	n := binary.LittleEndian.Uint32(b)
+	if n == 0 || n > maxRecord || int(n) > len(b)-8 {
+		return 0, errTorn
+	}
+	payload := b[8 : 8+n]
+	if crc32.Checksum(payload, crcTable) != binary.LittleEndian.Uint32(b[4:]) {
+		return 0, errTorn
+	}
+	d := decoder{b: payload[1:]}
+	*r = record{kind: recKind(payload[0])}
+	switch r.kind {
+	case recHeader:
+		if d.str() != journalMagic {
+			return 0, errors.New("not a mirrorfs journal")
+		}
+		if v := d.uvarint(); v != journalVersion {
+			return 0, errors.New("journal written by an incompatible mirrorfs version")
+		}
+	case recAdd, recAck:
+		r.seq = d.uvarint()
+		flags := d.uvarint()
+		r.recursive = flags&1 != 0
+		r.op = Op(flags >> 1)
+		r.path = d.str()
+	case recFail:
+		r.attempts = int(d.uvarint())
+		r.path = d.str()
+		r.msg = d.str()
+	case recFull:
+		r.seq = d.uvarint()
+	case recClean:
+	default:
+		return 0, errTorn
+	}
+	if d.bad {
+		return 0, errTorn
+	}
+	return 8 + int(n), nil
+}
+
+type decoder struct {
+	b   []byte
+	bad bool
+}
+
+func (d *decoder) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.bad = true
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *decoder) str() string {
+	n := d.uvarint()
+	if d.bad || n > uint64(len(d.b)) {
+		d.bad = true
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+// mark is one path an event asks to make equal; it follows queue.add.
+type mark struct {
+	path      string
+	recursive bool
+}
+
+func eventMarks(ev Event) [2]mark {
+	switch ev.Op {
+	case OpCreate:
+		return [2]mark{{ev.Path, ev.Dir}}
+	case OpRename:
+		return [2]mark{{ev.From, false}, {ev.Path, ev.Dir}}
+	case OpExchange:
+		return [2]mark{{ev.From, true}, {ev.Path, true}}
+	}
+	return [2]mark{{ev.Path, false}}
+}
