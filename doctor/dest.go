@@ -1,0 +1,239 @@
+package doctor
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/mirrorfs/mirrorfs/mirror"
+)
+
+// Dest is how to reach the destination, as the mount would.
+type Dest struct {
+	Dest         mirror.Destination
+	PasswordFile string
+	Rsync        string
+	Timeout      time.Duration
+	ConTimeout   time.Duration
+}
+
+// ProbeName returns a fresh name for probe files: ".mirrorfs-check-<hex>".
+func ProbeName() string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return ".mirrorfs-check-" + hex.EncodeToString(b)
+}
+
+// rsync runs one client command; the password never goes on the command line.
+func (d Dest) rsync(ctx context.Context, stdin []byte, args ...string) (stdout, stderr string, code int) {
+	a := []string{"--timeout=" + secs(d.Timeout)}
+	if d.Dest.Kind == mirror.DestDaemon {
+		a = append(a, "--contimeout="+secs(d.ConTimeout))
+		if d.PasswordFile != "" {
+			a = append(a, "--password-file="+d.PasswordFile)
+		}
+	}
+	cmd := exec.CommandContext(ctx, d.Rsync, append(a, args...)...)
+	cmd.Dir = "/"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal to prompt for a password on
+	for _, kv := range os.Environ() {
+		if strings.HasPrefix(kv, "RSYNC_PASSWORD=") && d.PasswordFile != "" {
+			continue
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
+	cmd.Stdin = bytes.NewReader(stdin)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		code = ee.ExitCode()
+	default:
+		code = -1
+		errb.WriteString(err.Error())
+	}
+	return out.String(), errb.String(), code
+}
+
+func secs(d time.Duration) string {
+	if d < time.Second {
+		d = time.Second
+	}
+	return strconv.Itoa(int(d.Round(time.Second) / time.Second))
+}
+
+func (d Dest) config() mirror.Config {
+	return mirror.Config{Dest: d.Dest, PasswordFile: d.PasswordFile, RsyncPath: d.Rsync, Timeout: d.Timeout, ConTimeout: d.ConTimeout}
+}
+
+// Destination checks that the destination is reachable, has the module,
+// accepts the credentials and can be written, and that symlinks arrive as
+// they are. It leaves nothing behind.
+func Destination(ctx context.Context, d Dest) []Check {
+	const (
+		reach    = "destination reachable"
+		module   = "destination module"
+		login    = "destination login"
+		writable = "destination writable"
+		symlinks = "destination symlinks"
+	)
+	if d.Dest.Kind == mirror.DestLocal {
+		if err := mirror.Probe(ctx, d.config()); err != nil {
+			return []Check{fail(writable, err.Error(), "create the directory and make it writable")}
+		}
+		return []Check{ok(writable, "local directory %s", d.Dest.LocalDir), ok(symlinks, "a local copy keeps symlink targets as they are")}
+	}
+	err := mirror.Probe(ctx, d.config())
+	var re *mirror.RsyncError
+	errors.As(err, &re)
+	class := mirror.ClassOK
+	if err != nil {
+		class = mirror.ClassOther
+		if re != nil {
+			class = re.Class
+		}
+	}
+	host := d.Dest.String()
+	switch class {
+	case mirror.ClassOK:
+	case mirror.ClassConnect, mirror.ClassTimeout, mirror.ClassStream:
+		return []Check{fail(reach, err.Error(), "start the daemon (rsync --daemon or systemctl start rsyncd), check host, port and firewall"),
+			skip(module, "destination unreachable"), skip(login, "destination unreachable"), skip(writable, "destination unreachable"), skip(symlinks, "destination unreachable")}
+	case mirror.ClassUnknownModule:
+		return []Check{ok(reach, "%s answers", host),
+			fail(module, err.Error(), fmt.Sprintf("fix the module name, or add [%s] to rsyncd.conf", d.Dest.Module)),
+			skip(login, "no such module"), skip(writable, "no such module"), skip(symlinks, "no such module")}
+	case mirror.ClassAuth, mirror.ClassPasswordFile:
+		return []Check{ok(reach, "%s answers", host), ok(module, "module %q exists", d.Dest.Module),
+			fail(login, err.Error(), "put the password of user "+d.Dest.User+" (as in the daemon's secrets file) on the first line of the password file"),
+			skip(writable, "login refused"), skip(symlinks, "login refused")}
+	default:
+		return []Check{fail(reach, err.Error(), "see the message; run the same rsync by hand to investigate"),
+			skip(module, "destination check failed"), skip(login, "destination check failed"), skip(writable, "destination check failed"), skip(symlinks, "destination check failed")}
+	}
+	out := []Check{ok(reach, "%s answers", host), ok(module, "module %q exists", d.Dest.Module), ok(login, "credentials accepted")}
+	return append(out, d.writeProbe(ctx, writable, symlinks)...)
+}
+
+const probeTarget = "mirrorfs-check/target"
+
+// writeProbe pushes an empty file and a symlink, reads the link back and
+// deletes both. A daemon that munges symlinks ("/rsyncd-munged/" prefix)
+// strips the prefix again when it sends, so munging itself cannot be seen
+// from the client; what this catches is a target the daemon changed for
+// good.
+func (d Dest) writeProbe(ctx context.Context, writable, symlinks string) []Check {
+	tmp, err := os.MkdirTemp("", "mirrorfs-check-")
+	if err != nil {
+		return []Check{fail(writable, "cannot create a local temporary directory: "+err.Error(), "check $TMPDIR")}
+	}
+	defer os.RemoveAll(tmp)
+	name := ProbeName()
+	link := name + ".link"
+	if err := os.WriteFile(filepath.Join(tmp, name), nil, 0o600); err != nil {
+		return []Check{fail(writable, err.Error(), "check $TMPDIR")}
+	}
+	if err := os.Symlink(probeTarget, filepath.Join(tmp, link)); err != nil {
+		return []Check{fail(writable, err.Error(), "check $TMPDIR")}
+	}
+	_, errOut, code := d.rsync(ctx, nil, "-lt", filepath.Join(tmp, name), filepath.Join(tmp, link), d.Dest.RsyncArg())
+	defer d.Remove(ctx, name, link)
+	if code != 0 {
+		return []Check{fail(writable, fmt.Sprintf("pushing a probe file failed (rsync exit %d): %s", code, firstLine(errOut)),
+			"set read only = no for the module and make its path writable by the daemon's uid"), skip(symlinks, "not writable")}
+	}
+	out := []Check{ok(writable, "a probe file was written and removed")}
+	target, err := d.LinkTarget(ctx, link)
+	switch {
+	case err != nil:
+		out = append(out, warn(symlinks, "cannot read the probe symlink back: "+err.Error(), ""))
+	case target != probeTarget:
+		out = append(out, fail(symlinks, fmt.Sprintf("the daemon stores symlink targets changed (%q became %q): every mirrored symlink would differ", probeTarget, target),
+			"add `munge symlinks = no` to the module in rsyncd.conf (use chroot = no turns munging on)"))
+	default:
+		out = append(out, ok(symlinks, "symlink targets arrive unchanged"))
+	}
+	return out
+}
+
+// Exists reports whether name (relative to the destination) is there.
+func (d Dest) Exists(ctx context.Context, name string) (bool, error) {
+	if d.Dest.Kind == mirror.DestLocal {
+		_, err := os.Lstat(filepath.Join(d.Dest.LocalDir, name))
+		if errors.Is(err, fs.ErrNotExist) {
+			return false, nil
+		}
+		return err == nil, err
+	}
+	_, errOut, code := d.rsync(ctx, nil, "--list-only", "-d", d.Dest.RsyncArg()+name)
+	switch {
+	case code == 0:
+		return true, nil
+	case code == 23 && strings.Contains(errOut, "No such file or directory"):
+		return false, nil
+	}
+	return false, fmt.Errorf("rsync --list-only exit %d: %s", code, firstLine(errOut))
+}
+
+// LinkTarget lists a symlink on the destination and returns its target.
+func (d Dest) LinkTarget(ctx context.Context, name string) (string, error) {
+	out, errOut, code := d.rsync(ctx, nil, "--list-only", "-l", d.Dest.RsyncArg()+name)
+	if code != 0 {
+		return "", fmt.Errorf("rsync --list-only exit %d: %s", code, firstLine(errOut))
+	}
+	_, target, found := strings.Cut(strings.TrimSpace(out), " -> ")
+	if !found {
+		return "", fmt.Errorf("not listed as a symlink: %q", strings.TrimSpace(out))
+	}
+	return target, nil
+}
+
+// Remove deletes names (files) from the destination: they are listed from
+// an empty directory with --delete-missing-args.
+func (d Dest) Remove(ctx context.Context, names ...string) error {
+	if d.Dest.Kind == mirror.DestLocal {
+		var errs []error
+		for _, n := range names {
+			if err := os.Remove(filepath.Join(d.Dest.LocalDir, n)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				errs = append(errs, err)
+			}
+		}
+		return errors.Join(errs...)
+	}
+	empty, err := os.MkdirTemp("", "mirrorfs-check-empty-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(empty)
+	var list []byte
+	for _, n := range names {
+		list = append(append(list, n...), 0)
+	}
+	_, errOut, code := d.rsync(ctx, list, "-d", "--files-from=-", "--from0", "--delete-missing-args", "--force", empty+"/", d.Dest.RsyncArg())
+	if code != 0 {
+		return fmt.Errorf("removing the probe files from %s failed (rsync exit %d): %s", d.Dest, code, firstLine(errOut))
+	}
+	return nil
+}
+
+func firstLine(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, '\n'); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
