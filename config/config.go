@@ -1,6 +1,10 @@
 package config
 
-import "time"
+import (
+	"time"
+
+	"github.com/mirrorfs/mirrorfs/changelog"
+)
 
 // Config is the complete set of options of one mirrorfs mount.
 type Config struct {
@@ -21,9 +25,25 @@ type Config struct {
 	Compress    bool
 	NumericIDs  bool
 	DebugFUSE   bool
+	Foreground  bool // as a mount(8) helper: do not detach
+	Syslog      bool // log to syslog instead of stderr
 
 	Rsync    string // rsync binary, looked up in $PATH unless it holds a slash
 	LogLevel string // debug, info, warn or error
+	LogFile  string // process log; empty: stderr, or syslog when detached
+
+	// Change selection and change log, in inotifywait's terms.
+	Exclude, ExcludeI string // regular expressions of paths kept out of the mirror
+	ChangelogFile     string
+	ChangelogSyslog   bool
+	Format, TimeFmt   string
+	Events            string
+	Quiet             bool
+
+	// Journal and recovery (issue 3).
+	StateDir          string        // journal root; "none" turns the journal off
+	ReconcileInterval time.Duration // scheduled full sync; 0: never
+	Force             bool          // clear a stale mount at the mountpoint
 
 	ConfigFile string // config file named by --config or -o config=
 	Mountpoint string // positional argument, set by the CLI
@@ -41,5 +61,11 @@ func Defaults() Config {
 		InitialSync:  true,
 		Rsync:        "rsync",
 		LogLevel:     "info",
+		StateDir:     DefaultStateDir,
+		Format:       changelog.DefaultFormat,
+		TimeFmt:      changelog.DefaultTimeFmt,
 	}
 }
+
+// DefaultStateDir holds one journal directory per mountpoint.
+const DefaultStateDir = "/var/lib/mirrorfs"

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/changelog"
 )
 
 // Kind is how an option's value is written.
@@ -89,6 +91,34 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.LogLevel }, check: checkLogLevel},
 	{Key: Key{Name: "debug-fuse", Kind: KindBool, Default: "false", Usage: "log every FUSE request (very verbose)"},
 		field: func(c *Config) any { return &c.DebugFUSE }},
+	{Key: Key{Name: "foreground", Kind: KindBool, Default: "false", Usage: "as a mount(8) helper, stay attached instead of detaching once the mount is ready (mirrorfs mount always stays attached)"},
+		field: func(c *Config) any { return &c.Foreground }},
+	{Key: Key{Name: "log-file", Kind: KindPath, Usage: "append the process log to `FILE` instead of stderr (or syslog when detached)"},
+		field: func(c *Config) any { return &c.LogFile }},
+	{Key: Key{Name: "syslog", Kind: KindBool, Default: "false", Usage: "log to syslog (the journal under systemd); the default when detached without log-file"},
+		field: func(c *Config) any { return &c.Syslog }},
+	{Key: Key{Name: "exclude", Kind: KindString, Usage: "keep paths matching this regular `PATTERN` out of the mirror (like inotifywait --exclude; RE2 syntax, matched against the path relative to the root, directories with a trailing /)"},
+		field: func(c *Config) any { return &c.Exclude }, check: checkExclude},
+	{Key: Key{Name: "excludei", Kind: KindString, Usage: "like exclude, but case-insensitive (inotifywait --excludei)"},
+		field: func(c *Config) any { return &c.ExcludeI }, check: checkExclude},
+	{Key: Key{Name: "changelog-file", Kind: KindPath, Usage: "append one line per shipped change to `FILE` (\"-\": standard output), like inotifywait -o"},
+		field: func(c *Config) any { return &c.ChangelogFile }},
+	{Key: Key{Name: "changelog-syslog", Kind: KindBool, Default: "false", Usage: "also send the change log lines to syslog"},
+		field: func(c *Config) any { return &c.ChangelogSyslog }},
+	{Key: Key{Name: "format", Kind: KindString, Default: changelog.DefaultFormat, Usage: "change log line: inotifywait's %T %w %f %e %Xe, plus %S ship time, %R ok/failed, %B batch, %p relative path, %{TIMEFMT}T"},
+		field: func(c *Config) any { return &c.Format }, check: checkFormat},
+	{Key: Key{Name: "timefmt", Kind: KindString, Default: changelog.DefaultTimeFmt, Usage: "strftime format of %T and %S: %Y %y %m %d %H %M %S %F %T %s %%"},
+		field: func(c *Config) any { return &c.TimeFmt }, check: checkTimeFmt},
+	{Key: Key{Name: "events", Kind: KindString, Usage: "log only these changes, as inotifywait -e: create,delete,modify,close_write,attrib,moved_to,moved_from,move (default: all)"},
+		field: func(c *Config) any { return &c.Events }, check: checkEvents},
+	{Key: Key{Name: "quiet", Kind: KindBool, Default: "false", Usage: "log warnings and errors only (like inotifywait -q; log-level=warn)"},
+		field: func(c *Config) any { return &c.Quiet }},
+	{Key: Key{Name: "state-dir", Kind: KindPath, Default: DefaultStateDir, Usage: "keep the journal of changes not yet mirrored under `DIR` (one subdirectory per mountpoint), so a crash loses nothing; \"none\": no journal"},
+		field: func(c *Config) any { return &c.StateDir }},
+	{Key: Key{Name: "reconcile-interval", Kind: KindDuration, Usage: "also run a full reconciling rsync this often, for changes that bypass the mount (default: never)"},
+		field: func(c *Config) any { return &c.ReconcileInterval }},
+	{Key: Key{Name: "force", Kind: KindBool, Default: "false", Usage: "clear a stale mount left by a crashed mirrorfs (lazy unmount) instead of refusing to start"},
+		field: func(c *Config) any { return &c.Force }},
 	{Key: Key{Name: configKey, Kind: KindPath, Usage: "read options from `FILE` (key = value per line)"},
 		field: func(c *Config) any { return &c.ConfigFile }, notInFile: true},
 }

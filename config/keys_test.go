@@ -27,6 +27,9 @@ func TestKeysUniqueAndSettable(t *testing.T) {
 		if k.Name == "log-level" {
 			value = "debug"
 		}
+		if k.Name == "events" {
+			value = "create"
+		}
 		if err := c.Set(k.Name, value); err != nil {
 			t.Errorf("Set(%q, %q): %v", k.Name, value, err)
 		}

@@ -13,8 +13,8 @@ import (
 // maxMaxDelay bounds max-delay: beyond an hour a mirror is no longer a mirror.
 const maxMaxDelay = time.Hour
 
-// Validate checks the configuration as a whole and makes Source, Mountpoint
-// and PasswordFile absolute, so a later chdir cannot change their meaning.
+// Validate checks the configuration as a whole and makes Source, Mountpoint,
+// LogFile and PasswordFile absolute, so a later chdir cannot change their meaning.
 func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
@@ -43,6 +43,9 @@ func (c *Config) Validate() error {
 			add("%s %v: must be at least 1s (rsync counts whole seconds, and 0 would mean no timeout)", t.name, t.d)
 		}
 	}
+	if c.Quiet && c.LogLevel == "info" {
+		c.LogLevel = "warn"
+	}
 	if _, err := ParseLogLevel(c.LogLevel); err != nil {
 		add("log-level %q: %w", c.LogLevel, err)
 	}
@@ -52,7 +55,7 @@ func (c *Config) Validate() error {
 	for _, p := range []struct {
 		name string
 		path *string
-	}{{"source", &c.Source}, {"mountpoint", &c.Mountpoint}} {
+	}{{"source", &c.Source}, {"mountpoint", &c.Mountpoint}, {"log-file", &c.LogFile}} {
 		if *p.path == "" {
 			continue
 		}
