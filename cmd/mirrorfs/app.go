@@ -31,6 +31,7 @@ func newApp(stderr io.Writer) *cli.App {
 			unmountCommand(),
 			statusCommand(),
 			syncCommand(),
+			checkCommand(),
 		},
 		Writer:                    os.Stdout,
 		ErrWriter:                 stderr,
@@ -38,11 +39,25 @@ func newApp(stderr io.Writer) *cli.App {
 		DisableSliceFlagSeparator: true, // -o values carry their own commas
 		ExitErrHandler:            func(*cli.Context, error) {},
 		OnUsageError:              usageError,
+		Action:                    unknownCommand,
 	}
 	for _, c := range app.Commands {
 		c.OnUsageError = usageError
 	}
 	return app
+}
+
+// unknownCommand runs when no subcommand matched: urfave/cli would answer
+// "No help topic" with exit 3, which scripts would read as a mount problem.
+func unknownCommand(c *cli.Context) error {
+	if c.NArg() == 0 {
+		return cli.ShowAppHelp(c)
+	}
+	var names []string
+	for _, cmd := range c.App.VisibleCommands() {
+		names = append(names, cmd.Name)
+	}
+	return codef(exitUsage, "unknown command %q: the commands are %s (see `mirrorfs --help`)", c.Args().First(), strings.Join(names, ", "))
 }
 
 func usageError(c *cli.Context, err error, _ bool) error {
@@ -55,7 +70,10 @@ func usageError(c *cli.Context, err error, _ bool) error {
 
 func run(args []string, stderr io.Writer) int {
 	app := newApp(stderr)
-	err := app.Run(normalizeCommandArgs(app, args))
+	args, err := helperArgs(app, args)
+	if err == nil {
+		err = app.Run(normalizeCommandArgs(app, args))
+	}
 	var ee cli.ExitCoder
 	if err != nil && !errors.As(err, new(*exitError)) && errors.As(err, &ee) {
 		err = withCode(ee.ExitCode(), err)

@@ -30,6 +30,9 @@ func call(c *cli.Context, mp string, req control.Request, out any) (control.Resp
 		req.TimeoutMS = t.Milliseconds()
 	}
 	resp, err := control.Call(ctx, c.String("run-dir"), mp, req)
+	if _, failed := errors.AsType[*control.RemoteError](err); failed {
+		return resp, nil // the handler's failure: callers read resp.Code
+	}
 	if err != nil {
 		if errors.Is(err, control.ErrNotRunning) {
 			return resp, withCode(exitNotRunning, err)

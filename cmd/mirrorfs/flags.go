@@ -131,5 +131,8 @@ func positionals(c *cli.Context, cfg *config.Config) error {
 		}
 		cfg.Source = src
 	}
+	if cfg.Source == cfg.Mountpoint {
+		cfg.Source = "" // fstab's "/data /data fuse.mirrorfs ...": mount in place
+	}
 	return nil
 }

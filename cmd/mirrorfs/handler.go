@@ -19,6 +19,10 @@ type statusView struct {
 	PID        int       `json:"pid"`
 	Version    string    `json:"version"`
 	Started    time.Time `json:"started"`
+	// PasswordFile is a path, never the password: `mirrorfs check` reuses it.
+	PasswordFile   string   `json:"password_file,omitempty"`
+	Exclude        []string `json:"exclude,omitempty"`
+	ExcludedEvents uint64   `json:"excluded_events"`
 	mirror.Status
 }
 
@@ -31,15 +35,28 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 	switch req.Cmd {
 	case "status":
 		return statusView{
-			Mountpoint: in.cfg.Mountpoint,
-			PID:        os.Getpid(),
-			Version:    version,
-			Started:    in.started,
-			Status:     in.engine.Status(),
+			Mountpoint:     in.cfg.Mountpoint,
+			PID:            os.Getpid(),
+			Version:        version,
+			Started:        in.started,
+			PasswordFile:   in.cfg.PasswordFile,
+			Exclude:        in.changes.exclude.Patterns(),
+			ExcludedEvents: in.engine.Excluded(),
+			Status:         in.engine.Status(),
 		}, nil
 	case "sync":
 		if req.Full {
-			return nil, fmt.Errorf("sync --full is not supported yet")
+			if !req.Wait {
+				go in.engine.Reconcile(context.Background())
+				return map[string]bool{"started": true}, nil
+			}
+			if err := in.engine.Reconcile(ctx); err != nil {
+				if ctx.Err() == nil {
+					err = control.WithCode("stuck", err)
+				}
+				return nil, err
+			}
+			return in.engine.Status().Reconcile, nil
 		}
 		if !req.Wait {
 			go in.engine.Sync(context.Background())

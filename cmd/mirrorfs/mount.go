@@ -22,18 +22,25 @@ func mountCommand() *cli.Command {
 		Name:      "mount",
 		Usage:     "mount MOUNTPOINT (over itself, or from --source) and mirror every change to --dest",
 		ArgsUsage: "MOUNTPOINT",
-		Flags:     mountFlags(),
+		Flags:     append(mountFlags(), helperFlags()...),
 		Action: func(c *cli.Context) error {
 			cfg, err := loadConfig(c)
 			if err != nil {
 				return err
 			}
-			log := newLogger(cfg.LogLevel, c.App.ErrWriter)
-			inst, err := setup(c.Context, cfg, c.String("run-dir"), log)
+			d, err := daemonize(c, cfg)
+			if d == nil {
+				return err // mount -f, or the parent of a detached mount
+			}
+			log, err := d.logger(cfg, c.App.ErrWriter)
 			if err != nil {
 				return err
 			}
-			return inst.serve()
+			inst, err := setup(c.Context, cfg, c.String("run-dir"), log)
+			if err := d.reportReady(err); err != nil {
+				return err
+			}
+			return d.exit(inst.serve())
 		},
 	}
 }
@@ -47,6 +54,7 @@ type instance struct {
 	mount   *fs.Mount
 	ctl     *control.Server
 	started time.Time
+	changes *changeHooks // exclude filter and change log (changes.go)
 
 	stop     chan string   // a control request to unmount, with its reason
 	done     chan struct{} // closed once the final report is ready
@@ -67,6 +75,11 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	if cfg.PasswordFile != "" {
 		if err := mirror.CheckPasswordFile(cfg.PasswordFile); err != nil {
 			return nil, withCode(exitDest, err)
+		}
+	}
+	if cfg.Force {
+		if err := clearStale(cfg.Mountpoint, log); err != nil {
+			return nil, err
 		}
 	}
 	if err := fs.CheckMountpoint(cfg.Mountpoint); err != nil {
@@ -111,6 +124,12 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		Timeout:      cfg.Timeout,
 		ConTimeout:   cfg.ConTimeout,
 		Logger:       log,
+	}
+	if err := inst.setupChanges(&ecfg); err != nil {
+		return nil, err
+	}
+	if err := setupJournal(cfg, &ecfg); err != nil {
+		return nil, err
 	}
 	if inst.engine, err = mirror.New(ecfg); err != nil {
 		return nil, withCode(exitUsage, err)
@@ -159,6 +178,9 @@ func probe(ctx context.Context, ecfg mirror.Config, log *slog.Logger) error {
 func openBacking(dir string) (*os.File, error) {
 	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("source directory %s does not exist: create it, or give an existing directory to mirror", dir)
+		}
 		if errors.Is(err, unix.ENOTDIR) {
 			return nil, fmt.Errorf("source %s is not a directory: give a directory to mirror", dir)
 		}
@@ -173,6 +195,10 @@ func openBacking(dir string) (*os.File, error) {
 }
 
 func (in *instance) closeAll() {
+	if in.engine != nil {
+		in.engine.Close() // nothing was mounted: an orderly stop
+	}
+	in.closeChanges()
 	if in.ctl != nil {
 		in.ctl.Close()
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 )
@@ -46,11 +47,16 @@ func (in *instance) serve() error {
 		reason = r
 	}
 	in.log.Info("stopping: flushing queued changes", "reason", reason)
+	notifyStopping(in.cfg.FlushTimeout, in.log)
 
 	rep := in.shutdown(reason, mountGone, sigs)
 	cancelRun()
 	if err := <-runDone; err != nil && !errors.Is(err, context.Canceled) {
 		in.log.Warn("engine stopped with an error", "err", err)
+	}
+	in.closeChanges()
+	if err := in.engine.Close(); err != nil {
+		in.log.Warn("journal", "err", err)
 	}
 	in.final = rep
 	switch {
@@ -92,6 +98,16 @@ func (in *instance) shutdown(reason string, mountGone <-chan struct{}, sigs <-ch
 	ctx, cancel := context.WithTimeout(context.Background(), in.cfg.FlushTimeout)
 	defer cancel()
 	go func() {
+		if !strings.HasPrefix(reason, "signal ") {
+			// umount or `mirrorfs unmount` started this flush; the SIGTERM
+			// that follows at shutdown must not cut it short.
+			select {
+			case s := <-sigs:
+				in.log.Warn("signal while flushing after unmount: still flushing (a second signal abandons the flush)", "signal", s.String())
+			case <-ctx.Done():
+				return
+			}
+		}
 		select {
 		case s := <-sigs:
 			in.log.Warn("second signal: abandoning the flush", "signal", s.String())
@@ -99,16 +115,7 @@ func (in *instance) shutdown(reason string, mountGone <-chan struct{}, sigs <-ch
 		case <-ctx.Done():
 		}
 	}()
-	fr, err := in.engine.Flush(ctx)
-	rep.Shipped = in.engine.Status().Totals.ShippedPaths
-	rep.Pending = fr.Pending + fr.InFlight
-	rep.PendingPaths = fr.Paths
-	for _, s := range fr.Stuck {
-		rep.Stuck = append(rep.Stuck, s.Path+": "+s.Error)
-	}
-	if err != nil {
-		rep.Error = err.Error()
-	}
+	in.flushInto(ctx, &rep)
 	if busy {
 		rep.LazyUnmount = true
 		if err := in.mount.UnmountLazy(); err != nil {
@@ -120,8 +127,34 @@ func (in *instance) shutdown(reason string, mountGone <-chan struct{}, sigs <-ch
 		case <-mountGone:
 		case <-time.After(2 * time.Second):
 		}
+		// Changes kept arriving while the busy mount was flushed, and until
+		// it was detached: flush again until a flush sees none arrive.
+		for ctx.Err() == nil {
+			before := in.engine.Status().Totals.Events
+			in.flushInto(ctx, &rep)
+			if in.engine.Status().Totals.Events == before {
+				break
+			}
+		}
 	}
 	return rep
+}
+
+func (in *instance) flushInto(ctx context.Context, rep *shutdownReport) {
+	fr, err := in.engine.Flush(ctx)
+	rep.Shipped = in.engine.Status().Totals.ShippedPaths
+	rep.Pending = fr.Pending + fr.InFlight
+	rep.PendingPaths = fr.Paths
+	rep.Stuck = rep.Stuck[:0]
+	for _, s := range fr.Stuck {
+		rep.Stuck = append(rep.Stuck, s.Path+": "+s.Error)
+	}
+	rep.Error = ""
+	if err != nil {
+		rep.Error = err.Error()
+	} else if rep.Pending > 0 {
+		rep.Error = "changes were still arriving when the flush ended"
+	}
 }
 
 func firstN(s []string, n int) []string {

@@ -56,6 +56,7 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 	}
 	fmt.Fprintf(tw, "  queue\t%d pending, %d in flight, oldest %s\n", st.Pending, st.InFlight, oldest)
 	fmt.Fprintf(tw, "  initial sync\t%s\n", initialState(st.InitialSync))
+	printRecovery(tw, st)
 	if st.LastSuccess != nil {
 		fmt.Fprintf(tw, "  last sync\t%s (%s ago)\n", st.LastSuccess.Format(time.DateTime), since(now, *st.LastSuccess))
 	} else {

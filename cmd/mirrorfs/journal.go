@@ -1,0 +1,99 @@
+package main
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/config"
+	"github.com/mirrorfs/mirrorfs/mirror"
+)
+
+// setupJournal points the engine at this mountpoint's state directory:
+// STATE-DIR/<hash of the mountpoint>, named like the control socket so any
+// mountpoint length fits, with the mountpoint written inside for humans.
+func setupJournal(cfg config.Config, ecfg *mirror.Config) error {
+	ecfg.ReconcileInterval = cfg.ReconcileInterval
+	if cfg.StateDir == "" || cfg.StateDir == "none" {
+		return nil
+	}
+	mp := filepath.Clean(cfg.Mountpoint)
+	sum := sha256.Sum256([]byte(mp))
+	dir := filepath.Join(cfg.StateDir, hex.EncodeToString(sum[:8]))
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return codef(exitUsage, "cannot create the state directory %s: %v; choose another with --state-dir, or state-dir=none to run without a journal", dir, err)
+	}
+	name := filepath.Join(dir, "mountpoint")
+	if old, err := os.ReadFile(name); err != nil || !bytes.Equal(old, []byte(mp+"\n")) {
+		if err := os.WriteFile(name, []byte(mp+"\n"), 0o600); err != nil {
+			return codef(exitUsage, "cannot write to the state directory %s: %v", dir, err)
+		}
+	}
+	ecfg.StateDir = dir
+	return nil
+}
+
+// clearStale lazily unmounts what a crashed mirrorfs left at mp
+// ("transport endpoint is not connected"). A live mount is left alone.
+func clearStale(mp string, log *slog.Logger) error {
+	for range 8 { // stale mounts can be stacked
+		_, err := os.Stat(mp)
+		if !errors.Is(err, syscall.ENOTCONN) {
+			return nil
+		}
+		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
+			out, ferr := exec.Command("fusermount3", "-u", "-z", mp).CombinedOutput()
+			if ferr != nil {
+				return codef(exitMount, "cannot clear the stale mount at %s: %v (fusermount3: %v %s); unmount it by hand with `umount -l %s`", mp, err, ferr, bytes.TrimSpace(out), mp)
+			}
+		}
+		log.Warn("cleared a stale mount left by a crashed mirrorfs (lazy unmount)", "mountpoint", mp)
+	}
+	return codef(exitMount, "mountpoint %s is still a stale mount after clearing 8 of them: run `umount -l %s` until it is gone", mp, mp)
+}
+
+// printRecovery adds the journal's view to `mirrorfs status`.
+func printRecovery(w io.Writer, st statusView) {
+	r := st.Recovery
+	switch r.Start {
+	case mirror.StartNoJournal, "":
+		fmt.Fprintf(w, "  journal\toff (a crash loses the queue; the next initial sync repairs the mirror)\n")
+	default:
+		j := st.Journal
+		state := fmt.Sprintf("%s, %s", j.Dir, bytesHuman(j.Bytes))
+		if j.Error != "" {
+			state += ", STOPPED: " + j.Error
+		}
+		fmt.Fprintf(w, "  journal\t%s\n", state)
+		switch r.Start {
+		case mirror.StartFresh:
+			fmt.Fprintf(w, "  start\tfresh (no journal from an earlier run)\n")
+		case mirror.StartClean:
+			fmt.Fprintf(w, "  start\tclean restart: %d pending change(s) replayed\n", r.Replayed)
+		case mirror.StartUnclean:
+			fmt.Fprintf(w, "  start\trecovered after an unclean stop: %d change(s) replayed, reconcile %s\n", r.Replayed, r.Reconcile)
+		}
+	}
+	rc := st.Reconcile
+	switch {
+	case rc.Running:
+		fmt.Fprintf(w, "  reconcile\trunning\n")
+	case rc.Pending:
+		fmt.Fprintf(w, "  reconcile\twaiting to start\n")
+	case rc.Interval != "" && rc.Next != nil:
+		fmt.Fprintf(w, "  reconcile\tevery %s, next at %s\n", rc.Interval, rc.Next.Format("15:04:05"))
+	}
+	if rc.LastError != "" {
+		fmt.Fprintf(w, "  reconcile error\t%s\n", rc.LastError)
+	}
+}
