@@ -65,4 +65,4 @@ cat <<MSG
   Ctrl-C unmounts $data after shipping everything still queued.
 
 MSG
-"$bin" mount --dest "rsync://rsyncuser@127.0.0.1:$port/backup" --password-file "$run/rsync.pass" "$data"
+"$bin" mount --dest "rsync://rsyncuser@127.0.0.1:$port/backup" --password-file "$run/rsync.pass" --state-dir "$run/state" "$data"

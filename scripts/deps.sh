@@ -8,6 +8,9 @@ command -v rsync >/dev/null 2>&1 || need+=(rsync)
 command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
 command -v inotifywait >/dev/null 2>&1 || need+=(inotify-tools)
 command -v setfattr >/dev/null 2>&1 || need+=(attr)
+# systemd-analyze verifies the shipped unit (tests/systemd_test.go); installing
+# the package does not make systemd PID 1.
+command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
 
 if ((${#need[@]} == 0)); then
 	exit 0
