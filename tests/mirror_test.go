@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -86,6 +87,9 @@ func mountMirror(t *testing.T, o mountOptions) *Mirror {
 	args := []string{"mount", "--dest", def(o.Dest, d.URL()), "--password-file", def(o.PassFile, d.PasswordFile), "--delay", "50ms"}
 	if o.Source != "" {
 		args = append(args, "--source", o.Source)
+	}
+	if !slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, "--state-dir") }) {
+		args = append(args, "--state-dir", filepath.Join(t.TempDir(), "state"))
 	}
 	args = append(append(args, o.Args...), m.Mnt)
 	m.start(t, args)
