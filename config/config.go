@@ -39,6 +39,7 @@ type Config struct {
 	Format, TimeFmt   string
 	Events            string
 	Quiet             bool
+	InotifyAudit      bool // cross-check the FUSE layer against inotify on the mount
 
 	// Journal and recovery (issue 3).
 	StateDir          string        // journal root; "none" turns the journal off

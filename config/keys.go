@@ -113,6 +113,8 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.Events }, check: checkEvents},
 	{Key: Key{Name: "quiet", Kind: KindBool, Default: "false", Usage: "log warnings and errors only (like inotifywait -q; log-level=warn)"},
 		field: func(c *Config) any { return &c.Quiet }},
+	{Key: Key{Name: "inotify-audit", Kind: KindBool, Default: "false", Usage: "also watch the mount with inotify and count changes that inotify saw but the FUSE layer did not report, and the reverse (see status; one inotify watch per directory)"},
+		field: func(c *Config) any { return &c.InotifyAudit }},
 	{Key: Key{Name: "state-dir", Kind: KindPath, Default: DefaultStateDir, Usage: "keep the journal of changes not yet mirrored under `DIR` (one subdirectory per mountpoint), so a crash loses nothing; \"none\": no journal"},
 		field: func(c *Config) any { return &c.StateDir }},
 	{Key: Key{Name: "reconcile-interval", Kind: KindDuration, Usage: "also run a full reconciling rsync this often, for changes that bypass the mount (default: never)"},

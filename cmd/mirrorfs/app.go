@@ -32,6 +32,7 @@ func newApp(stderr io.Writer) *cli.App {
 			statusCommand(),
 			syncCommand(),
 			checkCommand(),
+			statsCommand(),
 		},
 		Writer:                    os.Stdout,
 		ErrWriter:                 stderr,

@@ -114,6 +114,7 @@ func runChecks(c *cli.Context, cfg config.Config, mp string, served *statusView)
 		return append(checks, doctor.Check{Check: "live: mount", Result: doctor.Skip, Detail: "earlier checks failed"})
 	}
 	checks = append(checks, doctor.Check{Check: "live: mount", Result: doctor.OK, Detail: fmt.Sprintf("served by pid %d, state %s", served.PID, served.State)})
+	checks = append(checks, bypassCheck(mp, served))
 	return append(checks, doctor.Live(ctx, mp, liveMount{c: c, mp: mp}, d)...)
 }
 

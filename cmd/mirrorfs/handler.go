@@ -7,7 +7,9 @@ import (
 	"os"
 	"time"
 
+	"github.com/mirrorfs/mirrorfs/audit"
 	"github.com/mirrorfs/mirrorfs/control"
+	"github.com/mirrorfs/mirrorfs/doctor"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -24,6 +26,10 @@ type statusView struct {
 	Exclude        []string `json:"exclude,omitempty"`
 	ExcludedEvents uint64   `json:"excluded_events"`
 	mirror.Status
+	Audit *audit.Status `json:"audit,omitempty"` // --inotify-audit
+	// Bypass: processes that held files under the directory when it was
+	// mounted over, found by the scan at mount time.
+	Bypass []doctor.Holder `json:"bypass,omitempty"`
 }
 
 func (in *instance) Handle(ctx context.Context, req control.Request) (any, error) {
@@ -43,7 +49,11 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 			Exclude:        in.changes.exclude.Patterns(),
 			ExcludedEvents: in.engine.Excluded(),
 			Status:         in.engine.Status(),
+			Audit:          in.auditStatus(),
+			Bypass:         in.diag.bypass,
 		}, nil
+	case "stats":
+		return in.diag.stats.Snapshot(statsTop), nil
 	case "sync":
 		if req.Full {
 			if !req.Wait {

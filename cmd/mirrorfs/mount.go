@@ -55,6 +55,7 @@ type instance struct {
 	ctl     *control.Server
 	started time.Time
 	changes *changeHooks // exclude filter and change log (changes.go)
+	diag    *diagnostics // stats, inotify audit, bypass list (diag.go)
 
 	stop     chan string   // a control request to unmount, with its reason
 	done     chan struct{} // closed once the final report is ready
@@ -137,6 +138,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	if err := probe(ctx, ecfg, log); err != nil {
 		return nil, err
 	}
+	inst.setupDiagnostics(source) // before the control socket: status reads it
 	if inst.ctl, err = control.Listen(runDir, cfg.Mountpoint, inst, log); err != nil {
 		return nil, withCode(exitMount, err)
 	}
@@ -145,7 +147,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		Mountpoint:    cfg.Mountpoint,
 		FsName:        source,
 		AllowOther:    cfg.AllowOther,
-		Reporter:      engineReporter{inst.engine},
+		Reporter:      inst.reporter(),
 		WriteInterval: cfg.MaxDelay,
 		Debug:         cfg.DebugFUSE,
 		Logger:        log,
@@ -154,6 +156,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		return nil, withCode(exitMount, err)
 	}
 	ok = true
+	inst.startAudit()
 	log.Info("mounted", "mountpoint", cfg.Mountpoint, "source", source, "dest", dest.String())
 	return inst, nil
 }

@@ -30,3 +30,15 @@ func (r engineReporter) Report(c fs.Change) {
 		r.e.Add(mirror.Event{Op: mirror.OpAttrib, Path: c.Path, Dir: c.Dir})
 	}
 }
+
+// teeReporter hands every change to each reporter in turn; each must be
+// as cheap as the FUSE hot path requires.
+type teeReporter []fs.Reporter
+
+var _ fs.Reporter = teeReporter{}
+
+func (t teeReporter) Report(c fs.Change) {
+	for _, r := range t {
+		r.Report(c)
+	}
+}

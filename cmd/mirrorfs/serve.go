@@ -47,6 +47,7 @@ func (in *instance) serve() error {
 		reason = r
 	}
 	in.log.Info("stopping: flushing queued changes", "reason", reason)
+	in.stopAudit()
 	notifyStopping(in.cfg.FlushTimeout, in.log)
 
 	rep := in.shutdown(reason, mountGone, sigs)

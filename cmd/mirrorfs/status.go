@@ -75,6 +75,7 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 	t := st.Totals
 	fmt.Fprintf(tw, "  totals\t%d events, %d batches, %d paths shipped, %s sent, %d retries, %d failures\n",
 		t.Events, t.Batches, t.ShippedPaths, bytesHuman(t.BytesSent), t.Retries, t.Failures)
+	printDiag(tw, st)
 	tw.Flush()
 	if st.StuckCount > 0 {
 		fmt.Fprintf(w, "  not mirrored: %d path(s)\n", st.StuckCount)

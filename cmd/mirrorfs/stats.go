@@ -1,0 +1,116 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorfs/mirrorfs/control"
+	"github.com/mirrorfs/mirrorfs/fs"
+	"github.com/mirrorfs/mirrorfs/stats"
+)
+
+// statsTop is how many paths the control command returns; --top cuts it.
+const statsTop = 100
+
+// statsReporter counts FUSE changes in inotify's words. mirrorfs learns of
+// a write when the file is closed (or every max-delay while it stays open),
+// so writes count as close_write; modify counts truncations.
+type statsReporter struct{ c *stats.Counter }
+
+var _ fs.Reporter = statsReporter{}
+
+func (r statsReporter) Report(c fs.Change) {
+	switch c.Op {
+	case fs.OpCreate, fs.OpMkdir, fs.OpMknod, fs.OpSymlink, fs.OpLink:
+		r.c.Add(c.Path, stats.Create)
+	case fs.OpUnlink, fs.OpRmdir:
+		r.c.Add(c.Path, stats.Delete)
+	case fs.OpRename:
+		r.c.Add(c.From, stats.MovedFrom)
+		r.c.Add(c.Path, stats.MovedTo)
+	case fs.OpExchange: // two moves, as inotify reports it
+		r.c.Add(c.From, stats.MovedFrom)
+		r.c.Add(c.Path, stats.MovedTo)
+		r.c.Add(c.Path, stats.MovedFrom)
+		r.c.Add(c.From, stats.MovedTo)
+	case fs.OpWrite:
+		r.c.Add(c.Path, stats.CloseWrite)
+	case fs.OpTruncate:
+		r.c.Add(c.Path, stats.Modify)
+	case fs.OpSetattr, fs.OpSetxattr, fs.OpRemovexattr:
+		r.c.Add(c.Path, stats.Attrib)
+	}
+}
+
+func statsCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "stats",
+		Usage: "count the changes made through a mount per event type, in total and for the busiest paths (like inotifywatch)",
+		Description: "Counts since the mount started, in inotify's words: writes count as close_write (mirrorfs sees them\n" +
+			"when the file is closed), truncations as modify. Paths beyond the 1,000 busiest are estimated.",
+		ArgsUsage: "MOUNTPOINT",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+			&cli.IntFlag{Name: "top", Value: 10, Usage: "show the `N` busiest paths"},
+		},
+		Action: func(c *cli.Context) error {
+			mp, err := mountpointArg(c)
+			if err != nil {
+				return err
+			}
+			var snap stats.Snapshot
+			resp, err := call(c, mp, control.Request{Cmd: "stats"}, &snap)
+			if err != nil {
+				return err
+			}
+			if !resp.OK {
+				return codef(exitInternal, "stats of %s: %s", mp, resp.Error)
+			}
+			if n := c.Int("top"); n >= 0 && len(snap.Paths) > n {
+				snap.Paths = snap.Paths[:n]
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(snap)
+			}
+			printStats(c.App.Writer, mp, snap, time.Now())
+			return nil
+		},
+	}
+}
+
+// printStats prints inotifywatch's table: the whole mount first, then the
+// busiest paths.
+func printStats(w io.Writer, mp string, s stats.Snapshot, now time.Time) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := []string{"total"}
+	for _, k := range stats.Kinds() {
+		head = append(head, k.String())
+	}
+	fmt.Fprintln(tw, strings.Join(append(head, "filename"), "\t"))
+	row := func(total uint64, c stats.Counts, name string) {
+		cells := []string{fmt.Sprint(total)}
+		for _, n := range c {
+			cells = append(cells, fmt.Sprint(n))
+		}
+		fmt.Fprintln(tw, strings.Join(append(cells, name), "\t"))
+	}
+	row(s.Total, s.Totals, mp+"/ (all paths)")
+	for _, p := range s.Paths {
+		name := filepath.Join(mp, p.Path)
+		if p.Error > 0 {
+			name += fmt.Sprintf(" (±%d)", p.Error)
+		}
+		row(p.Total, p.Counts, name)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "since %s (%s ago); %d of %d path slots in use\n", s.Since.Format(time.DateTime), since(now, s.Since), s.Tracked, s.Slots)
+}
