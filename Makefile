@@ -68,3 +68,10 @@ uninstall:
 MIRRORFS_SOAK ?= 10m
 soak: build
 	MIRRORFS_SOAK=$(MIRRORFS_SOAK) $(GO) test -count=1 -timeout 0 -run 'TestFaultRandomOpsWithCrash' -v ./tests/
+
+# The daemon-outage fault test with the issue's full minute of outage
+# (CI runs it for 8 s). MIRRORFS_OUTAGE sets the length.
+MIRRORFS_OUTAGE ?= 60s
+.PHONY: soak-outage
+soak-outage: build
+	MIRRORFS_OUTAGE=$(MIRRORFS_OUTAGE) $(GO) test -count=1 -timeout 0 -run 'TestFaultDaemonOutage' -v ./tests/

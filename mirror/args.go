@@ -8,6 +8,15 @@ import (
 // sourceArg is the backing directory as rsync sees it: fd 3 of the child.
 const sourceArg = "/proc/self/fd/3/"
 
+// noIncRecursive goes with every recursive run. With -H and incremental
+// recursion, a hard-linked file that the sender lists and then cannot open
+// (deleted, or swapped for a symlink, while rsync scans) leaves the daemon's
+// generator waiting forever for the file's link group; keep-alive messages
+// flow both ways, so --timeout never fires (rsync 3.5.0: about 1 run in 10
+// under a writer that swaps files, never without -H or with this option).
+// The cost: the file list is complete before the first file is sent.
+const noIncRecursive = "--no-inc-recursive"
+
 type argMode uint8
 
 const (
@@ -55,9 +64,9 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 	case modeList:
 		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force")
 	case modeListRecursive:
-		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "-r", "--delete")
+		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "-r", "--delete", noIncRecursive)
 	case modeFull:
-		a = append(a, "--delete", "--force")
+		a = append(a, "--delete", "--force", noIncRecursive)
 	case modeRoot:
 		a = append(a, "--exclude=/*")
 	}

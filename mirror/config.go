@@ -27,9 +27,13 @@ type Config struct {
 	Xattrs, ACLs, Compress, NumericIDs bool
 
 	Timeout, ConTimeout time.Duration
-	RetryMin, RetryMax  time.Duration
-	MaxBatch            int
-	Logger              *slog.Logger
+	// Stall kills an rsync run that reads and writes nothing but keep-alives
+	// for this long (five times as long for whole-tree syncs); 0: four
+	// times Timeout (see watchdog.go).
+	Stall              time.Duration
+	RetryMin, RetryMax time.Duration
+	MaxBatch           int
+	Logger             *slog.Logger
 
 	// Exclude keeps matching paths out of the mirror (nil: none).
 	Exclude *Exclude

@@ -246,6 +246,10 @@ func (e *Engine) logLong() {
 
 // resultError classifies a finished process; nil means success.
 func (e *Engine) resultError(r result) *RsyncError {
+	if r.stalled > 0 {
+		return &RsyncError{Code: -1, Class: ClassTimeout, Detail: "no progress for " + r.stalled.String(),
+			Msg: fmt.Sprintf("rsync to %s made no progress for %s and was killed (both ends waiting on each other, or the destination hung): retrying", e.cfg.Dest, r.stalled)}
+	}
 	if r.startErr != nil {
 		return &RsyncError{Code: -2, Class: ClassOther, Msg: fmt.Sprintf("cannot run %s: %v; check --rsync and that rsync 3.1.0 or newer is installed; retrying", e.cfg.RsyncPath, r.startErr)}
 	}
@@ -318,7 +322,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			mode = modeListRecursive
 		}
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
-		res := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, mode), listInput(r.list))
+		res := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, mode), listInput(r.list), e.cfg.stallAfter(mode))
 		rerr := e.resultError(res)
 
 		e.mu.Lock()

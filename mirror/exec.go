@@ -20,6 +20,7 @@ type result struct {
 	stderr    []byte
 	bytesSent int64
 	startErr  error
+	stalled   time.Duration // killed by the watchdog after this long without progress
 }
 
 // childEnv passes RSYNC_PASSWORD through only when no password file is set,
@@ -36,14 +37,17 @@ func childEnv(cfg *Config) []string {
 }
 
 // execRsync runs rsync with the backing directory as fd 3; it is killed
-// (with its children) when ctx ends.
-func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte) result {
+// (with its children) when ctx ends, or when it makes no progress for
+// stall (0: never; see watchdog.go).
+func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte, stall time.Duration) result {
 	args, removeRules, xerr := cfg.Exclude.treeArgs(cfg.Source, args, stdin)
 	if xerr != nil {
 		return result{code: -2, startErr: xerr}
 	}
 	defer removeRules()
-	cmd := exec.CommandContext(ctx, cfg.RsyncPath, args...)
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	cmd := exec.CommandContext(runCtx, cfg.RsyncPath, args...)
 	cmd.Dir = "/" // never inside a mount we may be serving
 	cmd.Env = childEnv(cfg)
 	if cfg.Source != nil {
@@ -58,11 +62,33 @@ func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte) re
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 5 * time.Second
 	closeOnExecAll()
-	err := cmd.Run()
+	err := cmd.Start()
+	stalled := make(chan bool, 1)
+	if err == nil {
+		if stall > 0 {
+			go func() {
+				s := watchStall(runCtx, cmd.Process.Pid, stall)
+				if s {
+					cfg.Logger.Warn("rsync made no progress (no data read or written but keep-alives): killing it; the batch stays queued and is retried",
+						"stalled_for", stall, "pid", cmd.Process.Pid, "dest", cfg.Dest.String())
+					cancel()
+				}
+				stalled <- s
+			}()
+		} else {
+			stalled <- false
+		}
+		err = cmd.Wait()
+		cancel()
+	} else {
+		stalled <- false
+	}
 	r := result{stdout: stdout.Bytes(), stderr: stderr.Bytes()}
 	var ee *exec.ExitError
 	switch {
-	case err == nil:
+	case err == nil: // finished as the watchdog fired: a success all the same
+	case <-stalled:
+		r.code, r.stalled = -1, stall
 	case ctx.Err() != nil:
 		r.code = -1
 	case errors.As(err, &ee):

@@ -23,7 +23,7 @@ func Probe(ctx context.Context, cfg Config) error {
 	if err := cfg.setDefaults(); err != nil {
 		return err
 	}
-	r := execRsync(ctx, &cfg, rsyncArgs(&cfg, modeProbe), nil)
+	r := execRsync(ctx, &cfg, rsyncArgs(&cfg, modeProbe), nil, 0)
 	if r.startErr != nil {
 		return fmt.Errorf("cannot run %s: %w; install rsync 3.1.0 or newer or point --rsync at it", cfg.RsyncPath, r.startErr)
 	}

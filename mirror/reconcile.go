@@ -82,7 +82,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 	}
 	e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String())
 
-	r := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, modeFull), nil)
+	r := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, modeFull), nil, e.cfg.stallAfter(modeFull))
 	rerr := e.resultError(r)
 
 	e.mu.Lock()

@@ -32,6 +32,11 @@ type DaemonOptions struct {
 	IgnoreErrors bool
 	// ExtraModule holds further "key = value" lines for the module section.
 	ExtraModule []string
+	// Address is where the daemon listens and "hosts allow" the client
+	// address; defaults 127.0.0.1. Wrap prefixes the daemon's command line,
+	// e.g. {"ip", "netns", "exec", NS} to run it in a network namespace.
+	Address, HostsAllow string
+	Wrap                []string
 }
 
 // Daemon is a running (or stopped) rsync daemon on 127.0.0.1.
@@ -47,6 +52,7 @@ type Daemon struct {
 	LogFile      string // the daemon's "log file"
 
 	t      testing.TB
+	opts   DaemonOptions
 	base   string
 	stderr string // daemon stderr, appended across restarts
 	cmd    *exec.Cmd
@@ -65,6 +71,7 @@ func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 		Password: def(opts.Password, "123"),
 		Dir:      opts.Dir,
 		t:        t,
+		opts:     opts,
 		base:     t.TempDir(),
 	}
 	if d.Dir == "" {
@@ -89,7 +96,7 @@ func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 		if d.Port, err = freePort(); err != nil {
 			t.Fatal(err)
 		}
-		d.Addr = net.JoinHostPort("127.0.0.1", strconv.Itoa(d.Port))
+		d.Addr = net.JoinHostPort(def(opts.Address, "127.0.0.1"), strconv.Itoa(d.Port))
 		if err = d.start(); err == nil {
 			return d
 		}
@@ -112,7 +119,7 @@ use chroot = %s
 munge symlinks = no
 max connections = 0
 reverse lookup = no
-hosts allow = 127.0.0.1
+hosts allow = %s
 log file = %s
 pid file = %s
 lock file = %s
@@ -124,7 +131,7 @@ exclude = lost+found/
     read only = no
     auth users = %s
     secrets file = %s
-`, chroot, d.LogFile, filepath.Join(d.base, "rsyncd.pid"), filepath.Join(d.base, "rsyncd.lock"),
+`, chroot, def(opts.HostsAllow, "127.0.0.1"), d.LogFile, filepath.Join(d.base, "rsyncd.pid"), filepath.Join(d.base, "rsyncd.lock"),
 		d.Module, d.Dir, d.User, secrets)
 	if opts.IgnoreErrors {
 		b.WriteString("    ignore errors\n")
@@ -180,8 +187,9 @@ func (d *Daemon) start() error {
 		return err
 	}
 	defer errf.Close()
-	cmd := exec.Command("rsync", "--daemon", "--no-detach", "--config="+d.Conf,
-		"--address=127.0.0.1", "--port="+strconv.Itoa(d.Port))
+	argv := append(append([]string{}, d.opts.Wrap...), "rsync", "--daemon", "--no-detach", "--config="+d.Conf,
+		"--address="+def(d.opts.Address, "127.0.0.1"), "--port="+strconv.Itoa(d.Port))
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = errf, errf
 	// Own process group: Stop also ends the per-connection children, so an
 	// outage really cuts running transfers.

@@ -18,11 +18,12 @@ var prerequisites = map[string]prerequisite{
 	"rsync":       checkBinary("rsync", "rsync"),
 	"inotifywait": checkBinary("inotifywait", "inotify-tools"),
 	"root":        checkRoot,
+	"ip":          checkBinary("ip", "iproute2"),
 }
 
 // Require skips the test when a prerequisite is missing, or fails it when
 // CI=true: on CI a missing tool is a broken runner, not a reason to pass.
-// Known names: "fuse", "rsync", "inotifywait", "root".
+// Known names: "fuse", "rsync", "inotifywait", "root", "ip".
 func Require(t testing.TB, what ...string) {
 	t.Helper()
 	for _, w := range what {
