@@ -32,16 +32,18 @@ func envSeed(t *testing.T) int64 {
 // TestFaultRandomOpsWithCrash runs a seeded random mix of operations from
 // several writers, kills mirrorfs with SIGKILL while they run, remounts
 // (same state directory) and lets them go on; the trees end equal. Replay a
-// failure with MIRRORFS_SEED=<seed>; `make soak` runs it longer.
+// failure with MIRRORFS_SEED=<seed>; `make soak` runs it longer. It found
+// rsync's hang with -H and incremental recursion (see noIncRecursive in
+// mirror/args.go).
 //
-// Opt-in (MIRRORFS_RANDOM=1, or make soak) until the rsync stall it found
-// after recovery is understood: see the issue-3 report.
+// Hard links are left out of the mix unless MIRRORFS_HARDLINKS=1: writing
+// a multiply-linked file through one name ships only one name, so the
+// module's other names keep the old content and the link group splits (a
+// known bug, see the issue-3 report).
 func TestFaultRandomOpsWithCrash(t *testing.T) {
-	if os.Getenv("MIRRORFS_RANDOM") == "" && os.Getenv("MIRRORFS_SOAK") == "" {
-		t.Skip("opt-in: MIRRORFS_RANDOM=1 (or make soak, MIRRORFS_SOAK=10m)")
-	}
 	seed := envSeed(t)
-	t.Logf("seed %d (replay with MIRRORFS_SEED=%d)", seed, seed)
+	links := os.Getenv("MIRRORFS_HARDLINKS") == "1"
+	t.Logf("seed %d (replay with MIRRORFS_SEED=%d), hard links %v", seed, seed, links)
 	total := envDuration(t, "MIRRORFS_SOAK", defaultRandomPhase)
 	state := stateDirArg(t)
 	m := mountMirror(t, mountOptions{Args: []string{state}})
@@ -56,6 +58,7 @@ func TestFaultRandomOpsWithCrash(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			g := newOpGen(m.Mnt, seed+int64(i), i)
+			g.links = links
 			for {
 				select {
 				case <-stop:
@@ -95,10 +98,11 @@ func TestFaultRandomOpsWithCrash(t *testing.T) {
 // opGen makes random operations in a small shared namespace, so writers
 // collide: renames over each other's files, rmdir of non-empty dirs...
 type opGen struct {
-	root string
-	r    *rand.Rand
-	id   int
-	n    int
+	root  string
+	r     *rand.Rand
+	id    int
+	n     int
+	links bool // also make hard links
 }
 
 func newOpGen(root string, seed int64, id int) *opGen {
@@ -150,6 +154,10 @@ func (g *opGen) step() bool {
 	case 8:
 		err = os.Symlink(fmt.Sprintf("target-%d", g.r.Intn(100)), g.path())
 	case 9:
+		if !g.links {
+			err = os.WriteFile(g.path(), g.content(), 0o644)
+			break
+		}
 		err = os.Link(g.path(), g.path())
 	}
 	return err == nil
