@@ -21,6 +21,7 @@ type argMode uint8
 
 const (
 	modeList          argMode = iota // listed paths, -d semantics
+	modeListInplace                  // listed multi-linked files, updated in place
 	modeListRecursive                // listed directories with -r --delete
 	modeFull                         // the whole tree (initial sync)
 	modeRoot                         // the root directory's own attributes
@@ -63,6 +64,8 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 	switch mode {
 	case modeList:
 		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force")
+	case modeListInplace:
+		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "--inplace")
 	case modeListRecursive:
 		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "-r", "--delete", noIncRecursive)
 	case modeFull:

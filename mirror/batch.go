@@ -9,6 +9,7 @@ import (
 type run struct {
 	recursive bool
 	root      bool     // the root's own attributes only (see planBatch)
+	inplace   bool     // multi-linked files (see separateLinked)
 	entries   []*entry // listed entries (covered ones hang off them)
 	list      []string // what rsync reads on stdin
 }
@@ -74,6 +75,37 @@ func planBatch(entries []*entry) []run {
 		runs = append(runs, root)
 	}
 	return runs
+}
+
+// separateLinked moves regular files with more than one link out of the
+// plain run into one shipped with --inplace. rsync otherwise replaces the
+// file on the receiver with a new inode, and the receiver's other names for
+// it keep the old content: a write is reported under one name of the inode,
+// not under every name. In place, the receiver's shared inode changes for
+// all its names. The root run stays last.
+func separateLinked(runs []run, linked func(string) bool) []run {
+	out := make([]run, 0, len(runs)+1)
+	for _, r := range runs {
+		if r.recursive || r.root {
+			out = append(out, r)
+			continue
+		}
+		plain, inplace := run{}, run{inplace: true}
+		for i, e := range r.entries {
+			dst := &plain
+			if linked(e.path) {
+				dst = &inplace
+			}
+			dst.entries = append(dst.entries, e)
+			dst.list = append(dst.list, r.list[i])
+		}
+		for _, x := range []run{plain, inplace} {
+			if len(x.list) > 0 {
+				out = append(out, x)
+			}
+		}
+	}
+	return out
 }
 
 func coverOf(p string, rec map[string]*entry) *entry {

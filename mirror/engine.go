@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"log/slog"
 	"sync"
 	"time"
@@ -289,6 +290,7 @@ func (e *Engine) failed(rerr *RsyncError) {
 
 // ship runs a batch's rsync invocations and settles every entry.
 func (e *Engine) ship(ctx context.Context, b *batch) {
+	b.runs = separateLinked(b.runs, e.multiLinked)
 	rootFailed := false
 	hasRoot := len(b.runs) > 0 && b.runs[len(b.runs)-1].root
 	e.mu.Lock()
@@ -320,6 +322,8 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			mode = modeRoot
 		case r.recursive:
 			mode = modeListRecursive
+		case r.inplace:
+			mode = modeListInplace
 		}
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
 		res := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, mode), listInput(r.list), e.cfg.stallAfter(mode))
@@ -467,4 +471,16 @@ func (e *Engine) noteLong(p string) {
 		e.q.long[p] = &longPath{path: p, since: e.now()}
 		e.q.newLong = append(e.q.newLong, p)
 	}
+}
+
+// multiLinked tells a regular file with more than one name in the source.
+func (e *Engine) multiLinked(p string) bool {
+	if e.cfg.Source == nil {
+		return false
+	}
+	var st unix.Stat_t
+	if unix.Fstatat(int(e.cfg.Source.Fd()), p, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		return false
+	}
+	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink > 1
 }

@@ -36,10 +36,11 @@ func envSeed(t *testing.T) int64 {
 // rsync's hang with -H and incremental recursion (see noIncRecursive in
 // mirror/args.go).
 //
-// Hard links are left out of the mix unless MIRRORFS_HARDLINKS=1: writing
-// a multiply-linked file through one name ships only one name, so the
-// module's other names keep the old content and the link group splits (a
-// known bug, see the issue-3 report).
+// Hard links are left out of the mix unless MIRRORFS_HARDLINKS=1: writes
+// through any name now reach every linked name (in-place updates), but a
+// renamed name of a multiply-linked file is shipped on its own, so link
+// groups on the module can still split until a full sync (README,
+// "Guarantees and limits").
 func TestFaultRandomOpsWithCrash(t *testing.T) {
 	seed := envSeed(t)
 	links := os.Getenv("MIRRORFS_HARDLINKS") == "1"
