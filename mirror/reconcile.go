@@ -165,18 +165,7 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return fmt.Errorf("full sync to %s not finished when the request ended: %w", e.cfg.Dest, ctx.Err())
 		}
-		select {
-		case e.runner <- struct{}{}:
-			e.detectVersion(ctx)
-			e.drive(ctx, met)
-			e.release()
-			continue
-		default:
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-		}
+		e.driveOrWait(ctx, ch, met)
 	}
 }
 

@@ -89,19 +89,7 @@ func (e *Engine) Sync(ctx context.Context) (SyncResult, error) {
 			return SyncResult{Seq: limit, Waited: time.Since(start), Pending: pending},
 				fmt.Errorf("sync interrupted before all changes reached %s: %w", e.cfg.Dest, ctx.Err())
 		}
-		select {
-		case e.runner <- struct{}{}:
-			// Nothing else drives the queue: do it here.
-			e.detectVersion(ctx)
-			e.drive(ctx, met)
-			e.release()
-			continue
-		default:
-		}
-		select {
-		case <-ch:
-		case <-ctx.Done():
-		}
+		e.driveOrWait(ctx, ch, met)
 	}
 }
 
@@ -233,4 +221,22 @@ func (e *Engine) Status() Status {
 		s.Stuck = []StuckPath{}
 	}
 	return s
+}
+
+// driveOrWait runs the scheduler here until met when no Run loop drives the
+// queue (Sync and Flush work without Run, e.g. after it stopped at
+// shutdown); otherwise it waits for the next state change.
+func (e *Engine) driveOrWait(ctx context.Context, changed <-chan struct{}, met func() bool) {
+	select {
+	case e.runner <- struct{}{}:
+		e.detectVersion(ctx)
+		e.drive(ctx, met)
+		e.release()
+		return
+	default:
+	}
+	select {
+	case <-changed:
+	case <-ctx.Done():
+	}
 }
