@@ -1,0 +1,91 @@
+package bench
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// TestSmoke runs every workload at tiny size: it checks that each completes
+// and that every tree converges, never how fast.
+func TestSmoke(t *testing.T) {
+	k, err := loadKnobs(true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	missing := ensureTools(t)
+	tools := []string{pMirrorfs, pLsyncdTuned, pScript} // lsyncd defaults only adds its 15 s delay
+	if slices.Contains(missing, "lsyncd") {
+		t.Logf("lsyncd missing: its cells are left out")
+		tools = slices.DeleteFunc(tools, func(p string) bool { return strings.HasPrefix(p, "lsyncd") })
+	}
+	if slices.Contains(missing, "fio") {
+		k.Cells = mustCompile(t, `^(data/[^f]|mirror/|memory)`)
+	}
+	res := newResults()
+	base := t.TempDir()
+	runDataPath(t, k, res, base)
+	runMirrorPath(t, k, res, base, tools)
+	var mem []memPoint
+	if k.want("memory") {
+		mem = memory(t, k, res, base)
+	}
+	for metric, byTarget := range res.m {
+		for target, s := range byTarget {
+			if s.err != "" || s.capped > 0 {
+				msg := fmt.Sprintf("%s %s did not converge: %s", metric, target, s.err)
+				if target == pMirrorfs {
+					t.Error(msg)
+				} else {
+					t.Log(msg)
+				}
+			}
+		}
+	}
+	for _, c := range dataCells("") {
+		if k.want("data/"+c.name) && len(res.lookup("data/"+c.name, tMirrorfs).vals) != k.Runs {
+			t.Errorf("data/%s: no result for mirrorfs", c.name)
+		}
+	}
+	if k.want("memory") && (len(mem) < 2 || mem[len(mem)-1].pending < k.Sizes.MemoryChanges) {
+		t.Errorf("memory: expected %d pending changes, got %+v", k.Sizes.MemoryChanges, mem)
+	}
+	report, err := writeReport(t.TempDir()+"/BENCHMARKS.md", k, res, mem)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("smoke report:\n%s", report)
+}
+
+// TestBench is `make bench`: full sizes, several runs, report written to
+// -report (BENCHMARKS.md at the repository root). It runs only with -full.
+func TestBench(t *testing.T) {
+	if !*fullFlag {
+		t.Skip("the full benchmark runs with -full (make bench)")
+	}
+	k, err := loadKnobs(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if missing := ensureTools(t); len(missing) > 0 {
+		t.Fatalf("%s missing and could not be installed: apt-get install -y %s", strings.Join(missing, ", "), strings.Join(missing, " "))
+	}
+	res := newResults()
+	base := t.TempDir()
+	var mem []memPoint
+	defer func() {
+		// Write whatever was measured, also when a cell failed.
+		report, err := writeReport(*reportFlag, k, res, mem)
+		if err != nil {
+			t.Errorf("writing %s: %v", *reportFlag, err)
+		}
+		fmt.Fprintln(os.Stdout, report)
+	}()
+	runDataPath(t, k, res, base)
+	runMirrorPath(t, k, res, base, peers)
+	if k.want("memory") {
+		mem = memory(t, k, res, base)
+	}
+}

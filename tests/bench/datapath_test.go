@@ -1,0 +1,304 @@
+package bench
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
+)
+
+// Data-path targets, in report order.
+const (
+	tNative   = "native"
+	tLoopback = "go-fuse loopback"
+	tMirrorfs = "mirrorfs"
+)
+
+var dataTargets = []string{tNative, tLoopback, tMirrorfs}
+
+// dataCell is one data-path workload. run does the timed part in dir and
+// returns the measured value (seconds, or IOPS when iops is set).
+type dataCell struct {
+	group string // cells of a group depend on each other and run together
+	name  string
+	desc  string
+	iops  bool
+	run   func(t testing.TB, k Knobs, dir string, q func()) float64
+}
+
+// A target is a directory the workloads run in, natively or through a mount.
+type target struct {
+	name    string
+	dir     string
+	settle  func() // untimed: wait for background work (mirrorfs shipping)
+	cleanup func()
+}
+
+func dataCells(tarball string) []dataCell {
+	timed := func(f func()) float64 {
+		start := time.Now()
+		f()
+		return time.Since(start).Seconds()
+	}
+	return []dataCell{
+		{"seq", "seqwrite", "sequential write (1 MiB blocks, fsync at the end)", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			return timed(func() { must(t, writeSync(filepath.Join(dir, "seq.bin"), k.Sizes.SeqBytes)) })
+		}},
+		{"seq", "seqread-cold", "sequential read, caches dropped", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			return timed(func() { must(t, readAll(filepath.Join(dir, "seq.bin"))) })
+		}},
+		{"seq", "seqread-warm", "sequential read, file in page cache", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			must(t, readAll(filepath.Join(dir, "seq.bin"))) // warm it (after the cell's cache drop)
+			v := timed(func() { must(t, readAll(filepath.Join(dir, "seq.bin"))) })
+			must(t, os.Remove(filepath.Join(dir, "seq.bin")))
+			return v
+		}},
+		{"fio", "fio-randwrite", "fio random 4 KiB writes (psync, buffered, end_fsync), IOPS", true, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			v := fioRandWrite(t, dir, k.Sizes.FioBytes)
+			os.Remove(filepath.Join(dir, "randwrite.0.0"))
+			return v
+		}},
+		{"many", "create", "create files of 4 KiB", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			return timed(func() {
+				_, err := makeTree(filepath.Join(dir, "many"), k.Sizes.SmallFiles, k.Sizes.SmallDirs, 4096)
+				must(t, err)
+			})
+		}},
+		{"many", "stat-cold", "lstat every file, caches dropped", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			return timed(func() { must(t, statTree(filepath.Join(dir, "many"), k.Sizes.SmallFiles, k.Sizes.SmallDirs)) })
+		}},
+		{"many", "stat-warm", "lstat every file again", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			must(t, statTree(filepath.Join(dir, "many"), k.Sizes.SmallFiles, k.Sizes.SmallDirs))
+			return timed(func() { must(t, statTree(filepath.Join(dir, "many"), k.Sizes.SmallFiles, k.Sizes.SmallDirs)) })
+		}},
+		{"git", "untar", "untar a Go source tree (go-fuse + x/sys from the module cache)", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			must(t, os.Mkdir(filepath.Join(dir, "src"), 0o755))
+			return timed(func() { mustRun(t, 10*time.Minute, "tar", "-xf", tarball, "-C", filepath.Join(dir, "src")) })
+		}},
+		{"git", "find-cat", "find | xargs cat over the untarred tree, caches dropped", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			return timed(func() {
+				mustRun(t, 10*time.Minute, "sh", "-c", `find "$1" -type f -print0 | xargs -0 cat >/dev/null`, "sh", filepath.Join(dir, "src"))
+			})
+		}},
+		{"many", "rm-rf", "rm -rf of the created files", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			return timed(func() { mustRun(t, 10*time.Minute, "rm", "-rf", filepath.Join(dir, "many")) })
+		}},
+	}
+}
+
+func must(t testing.TB, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func writeSync(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	if err != nil {
+		return err
+	}
+	buf := block()
+	for size > 0 {
+		n := min(size, int64(len(buf)))
+		if _, err := f.Write(buf[:n]); err != nil {
+			f.Close()
+			return err
+		}
+		size -= n
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func readAll(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	_, err = io.CopyBuffer(io.Discard, f, make([]byte, 1<<20))
+	return err
+}
+
+func statTree(root string, files, dirs int) error {
+	for i := range files {
+		d := fmt.Sprintf("d%03d", i%dirs)
+		if dirs > 100 {
+			d = fmt.Sprintf("d%03d/s%04d", (i%dirs)%100, (i%dirs)/100)
+		}
+		if _, err := os.Lstat(filepath.Join(root, d, fmt.Sprintf("f%07d", i))); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func fioRandWrite(t testing.TB, dir string, size int64) float64 {
+	out := mustRun(t, 10*time.Minute, "fio", "--name=randwrite", "--directory="+dir, "--rw=randwrite",
+		"--bs=4k", fmt.Sprintf("--size=%d", size), "--ioengine=psync", "--end_fsync=1",
+		"--randrepeat=1", "--output-format=json")
+	var res struct {
+		Jobs []struct {
+			Write struct {
+				IOPS float64 `json:"iops"`
+			} `json:"write"`
+		} `json:"jobs"`
+	}
+	if i := indexJSON(out); i >= 0 {
+		out = out[i:]
+	}
+	if err := json.Unmarshal([]byte(out), &res); err != nil || len(res.Jobs) == 0 {
+		t.Fatalf("parsing fio output: %v\n%s", err, out)
+	}
+	return res.Jobs[0].Write.IOPS
+}
+
+func indexJSON(s string) int {
+	for i, c := range s {
+		if c == '{' {
+			return i
+		}
+	}
+	return -1
+}
+
+// makeTarball packs go-fuse and x/sys from the module cache: a real source
+// tree (a few thousand files) with git-like shape.
+func makeTarball(t testing.TB) (string, int) {
+	t.Helper()
+	cache := mustRun(t, time.Minute, "go", "env", "GOMODCACHE")
+	cache = filepath.Clean(trimNL(cache))
+	var dirs []string
+	for _, m := range []string{"github.com/hanwen/go-fuse/v2@", "golang.org/x/sys@"} {
+		matches, _ := filepath.Glob(filepath.Join(cache, m+"*"))
+		if len(matches) > 0 {
+			rel, _ := filepath.Rel(cache, matches[len(matches)-1])
+			dirs = append(dirs, rel)
+		}
+	}
+	if len(dirs) == 0 {
+		t.Fatalf("no go-fuse or x/sys in the module cache %s: run go mod download", cache)
+	}
+	tarball := filepath.Join(t.TempDir(), "src.tar")
+	mustRun(t, 5*time.Minute, append([]string{"tar", "-cf", tarball, "-C", cache}, dirs...)...)
+	n := 0
+	out := mustRun(t, time.Minute, "tar", "-tf", tarball)
+	for _, l := range splitLines(out) {
+		if l != "" && l[len(l)-1] != '/' {
+			n++
+		}
+	}
+	return tarball, n
+}
+
+// dataTargetsFor sets up the three targets for one run below base.
+func dataTargetsFor(t testing.TB, base string, d *testkit.Daemon, run int) []target {
+	t.Helper()
+	native := filepath.Join(base, fmt.Sprintf("native-%d", run))
+	must(t, os.MkdirAll(native, 0o755))
+
+	loopSrc := filepath.Join(base, fmt.Sprintf("loop-src-%d", run))
+	loopMp := filepath.Join(base, fmt.Sprintf("loop-mnt-%d", run))
+	must(t, os.MkdirAll(loopSrc, 0o755))
+	must(t, os.MkdirAll(loopMp, 0o755))
+	registerMount(loopMp)
+	lp := startProc(t, "loopback", filepath.Join(base, fmt.Sprintf("loop-%d.log", run)), nil, loopbackBin, loopSrc, loopMp)
+	stopLoop := func() {
+		exec.Command("fusermount3", "-u", loopMp).Run()
+		select {
+		case <-lp.exited:
+		case <-time.After(10 * time.Second):
+		}
+		lp.kill(time.Second)
+		lazyUnmount(loopMp)
+	}
+	t.Cleanup(stopLoop)
+	if ok, _ := pollFast(30*time.Second, func() (bool, string) { return mountType(loopMp) == "fuse.benchloop", "" }); !ok {
+		t.Fatalf("loopback mount on %s not ready:\n%s", loopMp, lp.output())
+	}
+
+	sub := fmt.Sprintf("data-%d", run)
+	mkdirModule(t, d, sub)
+	mfsDir := filepath.Join(base, fmt.Sprintf("mirrorfs-%d", run))
+	m := startMirrorfs(t, d, sub, mfsDir)
+	m.syncWait(t, 5*time.Minute)
+
+	return []target{
+		{name: tNative, dir: native, settle: func() {}, cleanup: func() {}},
+		{name: tLoopback, dir: loopMp, settle: func() {}, cleanup: stopLoop},
+		{name: tMirrorfs, dir: mfsDir, settle: func() { m.syncWait(t, 10*time.Minute) }, cleanup: func() { m.stop(t) }},
+	}
+}
+
+// runDataPath runs every selected data cell, every run, every target; the
+// targets are interleaved per cell so drift hits them alike.
+func runDataPath(t *testing.T, k Knobs, res *results, base string) {
+	groups := map[string]bool{}
+	for _, c := range dataCells("") {
+		groups[c.group] = groups[c.group] || k.want("data/"+c.name)
+	}
+	var cells []dataCell
+	tarball := ""
+	if groups["git"] {
+		var nfiles int
+		tarball, nfiles = makeTarball(t)
+		res.note("tarfiles", fmt.Sprint(nfiles))
+	}
+	for _, c := range dataCells(tarball) {
+		if groups[c.group] {
+			cells = append(cells, c)
+		}
+	}
+	if len(cells) == 0 {
+		return
+	}
+	d := newDaemon(t)
+	for run := range k.Runs {
+		targets := dataTargetsFor(t, base, d, run)
+		for _, c := range cells {
+			// Later cells use what earlier ones left (seq.bin, many/, src/):
+			// run a deselected prerequisite untimed.
+			for _, tg := range rotate(targets, run) {
+				tg.settle()
+				quiesce(t)
+				v := c.run(t, k, tg.dir, nil)
+				if k.want("data/" + c.name) {
+					res.add("data/"+c.name, tg.name, v)
+				}
+			}
+			t.Logf("run %d data/%s: %s", run+1, c.name, lastValues(res, "data/"+c.name))
+		}
+		for _, tg := range targets {
+			tg.settle()
+			tg.cleanup()
+		}
+		for _, tg := range targets {
+			os.RemoveAll(tg.dir)
+		}
+	}
+}
+
+func rotate(ts []target, n int) []target {
+	n %= len(ts)
+	return append(append([]target{}, ts[n:]...), ts[:n]...)
+}
+
+func lastValues(res *results, metric string) string {
+	s := ""
+	for _, tg := range dataTargets {
+		if se := res.lookup(metric, tg); se != nil && len(se.vals) > 0 {
+			s += fmt.Sprintf(" %s=%.4g", tg, se.vals[len(se.vals)-1])
+		}
+	}
+	return s
+}

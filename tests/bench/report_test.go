@@ -1,0 +1,275 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"strings"
+	"time"
+)
+
+// notesMarker separates the generated report from hand-written notes, which
+// a new run keeps.
+const notesMarker = "<!-- notes: everything below is kept when make bench rewrites this file -->"
+
+func firstLine(argv ...string) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, argv[0], argv[1:]...).CombinedOutput()
+	if err != nil && len(out) == 0 {
+		return "not installed"
+	}
+	return strings.TrimSpace(strings.SplitN(string(out), "\n", 2)[0])
+}
+
+func memTotal() string {
+	b, _ := os.ReadFile("/proc/meminfo")
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "MemTotal:"); ok {
+			var kib int64
+			fmt.Sscan(v, &kib)
+			return fmt.Sprintf("%.1f GiB", float64(kib)/(1<<20))
+		}
+	}
+	return "?"
+}
+
+func header(k Knobs, res *results) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "- date: %s\n", time.Now().UTC().Format("2006-01-02 15:04 MST"))
+	fmt.Fprintf(&b, "- machine: %d CPUs (nproc), %s memory, kernel %s, temp dirs on %s\n",
+		runtime.NumCPU(), memTotal(), firstLine("uname", "-r"), firstLine("findmnt", "-no", "FSTYPE", "-T", os.TempDir()))
+	fmt.Fprintf(&b, "- versions: %s; %s; lsyncd %s; %s; go-fuse %s\n",
+		firstLine("go", "version"), firstLine("rsync", "--version"), strings.TrimPrefix(firstLine("lsyncd", "--version"), "Version: "),
+		firstLine("fio", "--version"), firstLine("go", "list", "-m", "-f", "{{.Version}}", "github.com/hanwen/go-fuse/v2"))
+	s := k.Sizes
+	fmt.Fprintf(&b, "- runs per cell: %d (lsyncd defaults and the script: %d), medians quoted with [min–max]; cap per mirror cell %v\n", k.Runs, min(k.SlowRuns, k.Runs), k.Cap)
+	fmt.Fprintf(&b, "- sizes: sequential file %s; fio file %s; %d small files of 4 KiB in %d directories; tree of %d files in %d directories; rename of %d files / %s; big file %s; %d appends; steady load %d files/s for %v; memory up to %d pending changes; untar of %s files\n",
+		human(s.SeqBytes), human(s.FioBytes), s.SmallFiles, s.SmallDirs, s.TreeFiles, s.TreeDirs, s.RenameFiles, human(s.RenameBytes), human(s.BigFile), s.Appends, s.SteadyRate, s.SteadyFor, s.MemoryChanges, res.noteOf("tarfiles"))
+	return b.String()
+}
+
+func human(n int64) string {
+	switch {
+	case n >= 1<<30:
+		return fmt.Sprintf("%.4g GiB", float64(n)/(1<<30))
+	case n >= 1<<20:
+		return fmt.Sprintf("%.4g MiB", float64(n)/(1<<20))
+	default:
+		return fmt.Sprintf("%d KiB", n>>10)
+	}
+}
+
+// speed is how fast target runs relative to base (1.00× = same speed,
+// higher is faster): base time / target time, or target IOPS / base IOPS.
+func speed(res *results, metric, target, base string, iops bool) float64 {
+	t, b := res.lookup(metric, target), res.lookup(metric, base)
+	if t == nil || b == nil || len(t.vals) == 0 || len(b.vals) == 0 {
+		return math.NaN()
+	}
+	if iops {
+		return t.median() / b.median()
+	}
+	return b.median() / t.median()
+}
+
+func dataTable(res *results) string {
+	var b strings.Builder
+	b.WriteString("| workload | native | go-fuse loopback | mirrorfs | loopback vs native | mirrorfs vs native | mirrorfs vs loopback |\n|---|---:|---:|---:|---:|---:|---:|\n")
+	for _, c := range dataCells("") {
+		m := "data/" + c.name
+		if res.lookup(m, tNative) == nil {
+			continue
+		}
+		f := secs
+		if c.iops {
+			f = func(v float64) string { return fmt.Sprintf("%.0f IOPS", v) }
+		}
+		fmt.Fprintf(&b, "| %s: %s | %s | %s | %s | %s | %s | %s |\n", c.name, c.desc,
+			cellText(res.lookup(m, tNative), f, ""), cellText(res.lookup(m, tLoopback), f, ""), cellText(res.lookup(m, tMirrorfs), f, ""),
+			ratio(speed(res, m, tLoopback, tNative, c.iops)), ratio(speed(res, m, tMirrorfs, tNative, c.iops)), ratio(speed(res, m, tMirrorfs, tLoopback, c.iops)))
+	}
+	return b.String()
+}
+
+// mirrorTable: one row per workload, each tool's median, then how many times
+// longer each peer took than mirrorfs (the baseline of this table).
+func mirrorTable(res *results, k Knobs, suffix string, f func(float64) string) string {
+	var b strings.Builder
+	b.WriteString("| workload |")
+	for _, p := range peers {
+		b.WriteString(" " + p + " |")
+	}
+	for _, p := range peers[1:] {
+		b.WriteString(" " + p + " ÷ mirrorfs |")
+	}
+	b.WriteString("\n|---|" + strings.Repeat("---:|", 2*len(peers)-1) + "\n")
+	rows := []struct{ metric, desc string }{}
+	for _, c := range mirrorCells() {
+		rows = append(rows, struct{ metric, desc string }{"mirror/" + c.name, c.name + ": " + c.desc})
+	}
+	rows = append(rows, struct{ metric, desc string }{"mirror/ready", "ready: start until changes are captured (cold caches)"},
+		struct{ metric, desc string }{"mirror/ready:synced", "ready: start until the initial reconcile is done"})
+	for _, r := range rows {
+		m := r.metric + suffix
+		if strings.HasPrefix(r.metric, "mirror/ready") && suffix != "" {
+			continue
+		}
+		found := false
+		for _, p := range peers {
+			found = found || res.lookup(m, p) != nil || suffix == "" && res.lookup(r.metric, p) != nil
+		}
+		if !found {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s |", r.desc)
+		for _, p := range peers {
+			s := res.lookup(m, p)
+			if s == nil && res.lookup(r.metric, p) != nil && res.lookup(r.metric, p).capped > 0 {
+				s = res.lookup(r.metric, p)
+			}
+			fmt.Fprintf(&b, " %s |", cellText(s, f, fmt.Sprintf("> %v cap", k.Cap)))
+		}
+		for _, p := range peers[1:] {
+			mf, ps := res.lookup(m, pMirrorfs), res.lookup(m, p)
+			switch {
+			case mf == nil || len(mf.vals) == 0 || ps == nil:
+				b.WriteString(" – |")
+			case len(ps.vals) == 0 && ps.capped > 0:
+				fmt.Fprintf(&b, " > %s |", ratio(k.Cap.Seconds()/mf.median()))
+			default:
+				fmt.Fprintf(&b, " %s |", ratio(ps.median()/mf.median()))
+			}
+		}
+		b.WriteString("\n")
+	}
+	return b.String()
+}
+
+func steadyTable(res *results, k Knobs) string {
+	if res.lookup("mirror/steady:cpu", pMirrorfs) == nil && res.lookup("mirror/steady:cpu", pLsyncdTuned) == nil {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("| tool | lag p50 | lag p99 | lag max | not arrived within cap | CPU seconds |\n|---|---:|---:|---:|---:|---:|\n")
+	capText := fmt.Sprintf("> %v cap", k.Cap)
+	for _, p := range peers {
+		if res.lookup("mirror/steady:cpu", p) == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s | %s |\n", p,
+			cellText(res.lookup("mirror/steady:p50", p), secs, capText), cellText(res.lookup("mirror/steady:p99", p), secs, capText),
+			cellText(res.lookup("mirror/steady:max", p), secs, capText),
+			cellText(res.lookup("mirror/steady:missing", p), func(v float64) string { return fmt.Sprintf("%.0f", v) }, ""),
+			cellText(res.lookup("mirror/steady:cpu", p), secs, ""))
+	}
+	return b.String()
+}
+
+// target is one goal from issue 6 and how this run measured against it.
+type goal struct {
+	text, figure string
+	met          string // "met", "not met", "not measured"
+}
+
+func verdict(ok bool, measured bool) string {
+	switch {
+	case !measured:
+		return "not measured"
+	case ok:
+		return "met"
+	default:
+		return "**not met**"
+	}
+}
+
+func goals(res *results, k Knobs) []goal {
+	var g []goal
+	med := func(m, t string) (float64, bool) {
+		s := res.lookup(m, t)
+		if s == nil || len(s.vals) == 0 {
+			return math.NaN(), false
+		}
+		return s.median(), true
+	}
+	for _, c := range []string{"seqwrite", "seqread-cold", "seqread-warm"} {
+		v := speed(res, "data/"+c, tMirrorfs, tNative, false)
+		g = append(g, goal{"data/" + c + ": ≥ 0.95× native speed", ratio(v), verdict(v >= 0.95, !math.IsNaN(v))})
+	}
+	for _, c := range []string{"create", "stat-cold", "stat-warm", "rm-rf"} {
+		v := speed(res, "data/"+c, tMirrorfs, tLoopback, false)
+		g = append(g, goal{"data/" + c + ": ≥ 0.9× plain go-fuse loopback speed", ratio(v), verdict(v >= 0.9, !math.IsNaN(v))})
+	}
+	for _, c := range mirrorCells() {
+		m := "mirror/" + c.name
+		mf, ok := med(m, pMirrorfs)
+		tuned, okT := med(m, pLsyncdTuned)
+		g = append(g, goal{m + ": end to end faster than lsyncd delay=0",
+			fmt.Sprintf("%s vs %s", secs(mf), secs(tuned)), verdict(mf < tuned, ok && okT)})
+		for _, p := range []string{pLsyncdDefault, pScript} {
+			s := res.lookup(m, p)
+			if s == nil || !ok {
+				g = append(g, goal{m + ": ≥ 10× faster than " + p, "–", verdict(false, false)})
+				continue
+			}
+			if len(s.vals) == 0 && s.capped > 0 {
+				g = append(g, goal{m + ": ≥ 10× faster than " + p, fmt.Sprintf("> %s (peer hit the %v cap)", ratio(k.Cap.Seconds()/mf), k.Cap), verdict(k.Cap.Seconds()/mf >= 10, true)})
+				continue
+			}
+			v := s.median() / mf
+			g = append(g, goal{m + ": ≥ 10× faster than " + p, ratio(v), verdict(v >= 10, true)})
+		}
+	}
+	if v, ok := med("mirror/onechange", pMirrorfs); true {
+		g = append(g, goal{fmt.Sprintf("one change in a tree of %d files arrives in < 1 s", k.Sizes.TreeFiles), secs(v), verdict(v < 1, ok)})
+	}
+	recv, okR := med("mirror/rename:received", pMirrorfs)
+	g = append(g, goal{fmt.Sprintf("rename of a %s directory: daemon receives < 1 %%", human(k.Sizes.RenameBytes)),
+		fmt.Sprintf("%s received (%.1f %%)", human(int64(recv)), 100*recv/float64(k.Sizes.RenameBytes)), verdict(recv < 0.01*float64(k.Sizes.RenameBytes), okR)})
+	rd, okRd := med("mirror/ready", pMirrorfs)
+	g = append(g, goal{fmt.Sprintf("mount ready on a %d-file tree in < 1 s", k.Sizes.TreeFiles), secs(rd), verdict(rd < 1, okRd)})
+	p99 := res.lookup("mirror/steady:p99", pMirrorfs)
+	switch {
+	case p99 == nil:
+		g = append(g, goal{"steady load: p99 lag < 1 s", "–", verdict(false, false)})
+	case len(p99.vals) == 0:
+		g = append(g, goal{"steady load: p99 lag < 1 s", "> cap", verdict(false, true)})
+	default:
+		g = append(g, goal{"steady load: p99 lag < 1 s", secs(p99.median()), verdict(p99.median() < 1, true)})
+	}
+	return g
+}
+
+func writeReport(path string, k Knobs, res *results, mem []memPoint) (string, error) {
+	var b strings.Builder
+	b.WriteString("# mirrorfs benchmarks\n\nGenerated by `make bench` (tests/bench). Every figure is measured in the same run as its baseline; ratios are taken between medians.\n\n")
+	b.WriteString("## Reproduce\n\n```sh\nmake bench                               # full run, rewrites this file (about 40 minutes)\nBENCH_RUNS=5 make bench                  # more runs per cell\nBENCH_CELLS='data/|mirror/burst' make bench  # a regexp over cell names (data/…, mirror/…, memory)\nBENCH_CAP=120s BENCH_SLOW_RUNS=3 make bench  # longer cap, more runs for the slow peers\nBENCH_HUGE=1 make bench                  # the big tree gets 1,000,000 files (slow: building and pushing it takes many minutes)\ngo test -count=1 -run TestSmoke ./tests/bench   # tiny sizes, checks only that every workload completes and converges\n```\n\nNeeds root (FUSE mounts, dropping caches), rsync, fuse3, inotify-tools; lsyncd and fio are installed with apt-get when missing. Between cells the harness runs `sync` and `echo 3 > /proc/sys/vm/drop_caches`; mirrorfs's shipping of the previous cell is awaited (`mirrorfs sync --wait`) before each data-path cell.\n\n")
+	b.WriteString("## Setting\n\n" + header(k, res) + "\n")
+	b.WriteString("## Data path\n\nmirrorfs mounted over its directory (shipping to a loopback rsync daemon as in production), the same kind of directory natively, and go-fuse's own `fs.NewLoopbackRoot` with mirrorfs's mount options (tests/bench/cmd/loopback). Times per run; ratio columns are speed relative to the baseline (1.00× = as fast, below 1 = slower).\n\n")
+	b.WriteString(dataTable(res) + "\n")
+	b.WriteString("## Mirror path\n\nEach tool ships to a module of the same loopback rsync daemon (`rsync://rsyncuser@127.0.0.1:PORT/backup/…`, the article's auth set-up). Time from the start of the workload (writes included) until the module's tree equals the source (a size check polled every 10 ms, confirmed by a full tree comparison). mirrorfs: defaults (delay 200 ms, max-delay 2 s). lsyncd: `default.rsync` with `archive = true`, delay default (15 s) or 0. Script: the article's inotifywait + `rsync -az --delete` loop. The ÷ mirrorfs columns say how many times longer a peer took.\n\n")
+	b.WriteString("### End-to-end time\n\n" + mirrorTable(res, k, "", secs) + "\n")
+	b.WriteString("### CPU seconds of each tool's process tree (tool + the rsyncs it ran, client side)\n\n" + mirrorTable(res, k, ":cpu", secs) + "\n")
+	b.WriteString("### Time the workload's own writes took (through the mount for mirrorfs)\n\n" + mirrorTable(res, k, ":writes", secs) + "\n")
+	b.WriteString("### Bytes the daemon received for the directory rename\n\n" + mirrorTable(res, k, ":received", func(v float64) string { return human(int64(v)) }) + "\n")
+	if s := steadyTable(res, k); s != "" {
+		fmt.Fprintf(&b, "### Steady load: %d files of 4 KiB per second for %v (%s files), lag from close(2) to arrival in the module (module polled every 20 ms), one run per tool\n\n%s\n", k.Sizes.SteadyRate, k.Sizes.SteadyFor, res.noteOf("steadyfiles"), s)
+	}
+	if len(mem) > 0 {
+		b.WriteString("## Memory with pending changes\n\nmirrorfs mounted, destination daemon stopped (nothing ships), empty files created through the mount in 100 directories by two writers; RSS from /proc/PID/status.\n\n" + memCurve(mem) + "\n")
+	}
+	b.WriteString("## Targets (issue 6)\n\n| target | measured | verdict |\n|---|---|---|\n")
+	for _, g := range goals(res, k) {
+		fmt.Fprintf(&b, "| %s | %s | %s |\n", g.text, g.figure, g.met)
+	}
+	b.WriteString("\n" + notesMarker + "\n")
+	if old, err := os.ReadFile(path); err == nil {
+		if _, notes, ok := strings.Cut(string(old), notesMarker+"\n"); ok {
+			b.WriteString(notes)
+		}
+	}
+	return b.String(), os.WriteFile(path, []byte(b.String()), 0o644)
+}
