@@ -11,6 +11,9 @@ command -v setfattr >/dev/null 2>&1 || need+=(attr)
 # systemd-analyze verifies the shipped unit (tests/systemd_test.go); installing
 # the package does not make systemd PID 1.
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
+# The benchmark's peers and load generator (its smoke test runs in make test).
+command -v lsyncd >/dev/null 2>&1 || need+=(lsyncd)
+command -v fio >/dev/null 2>&1 || need+=(fio)
 # ip: the network-cut test runs the daemon in a network namespace.
 command -v ip >/dev/null 2>&1 || need+=(iproute2)
 
