@@ -26,6 +26,7 @@ const (
 	modeFull                         // the whole tree (initial sync)
 	modeRoot                         // the root directory's own attributes
 	modeProbe                        // list the module root only
+	modeSeed                         // one renamed directory from its old copy (reuse.go)
 )
 
 func seconds(d time.Duration) string {
@@ -72,6 +73,8 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 		a = append(a, "--delete", "--force", noIncRecursive)
 	case modeRoot:
 		a = append(a, "--exclude=/*")
+	case modeSeed:
+		a = append(a, "--delete", "--force", noIncRecursive, "--mkpath")
 	}
 	a = append(a, "--timeout="+seconds(cfg.Timeout))
 	if cfg.Dest.Kind == DestDaemon {

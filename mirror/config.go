@@ -45,6 +45,9 @@ type Config struct {
 	// compares times in whole seconds and leaves a directory or symlink
 	// changed within the same second with the receiver's own mtime.
 	exactTimes bool
+	// mkpath (rsync >= 3.2.3) lets a renamed directory be pre-seeded from
+	// its old copy on the destination (reuse.go); without it, no pre-seed.
+	mkpath bool
 }
 
 func (c *Config) setDefaults() error {

@@ -161,7 +161,8 @@ func (e *Engine) detectVersion(ctx context.Context) {
 		return
 	}
 	e.cfg.exactTimes = !v.Less(Version{Major: 3, Minor: 2})
-	e.log.Debug("rsync version", "version", v.String(), "exact_times", e.cfg.exactTimes)
+	e.cfg.mkpath = !v.Less(Version{Major: 3, Minor: 2, Patch: 3})
+	e.log.Debug("rsync version", "version", v.String(), "exact_times", e.cfg.exactTimes, "mkpath", e.cfg.mkpath)
 }
 
 // drive is the scheduler loop; it returns when ctx ends or until() holds.
@@ -298,6 +299,9 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 	e.totals.Batches++
 	e.rootRun = hasRoot
 	e.mu.Unlock()
+	// Renamed directories are pre-seeded from their old copy before any
+	// run of the batch (reuse.go); the runs below then ship as always.
+	e.preseed(ctx, b)
 	if hasRoot {
 		// The root run settles no entry of its own, so Sync must be told to
 		// wait for it. If it fails, the root is queued again; if an earlier

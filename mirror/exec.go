@@ -40,6 +40,11 @@ func childEnv(cfg *Config) []string {
 // (with its children) when ctx ends, or when it makes no progress for
 // stall (0: never; see watchdog.go).
 func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte, stall time.Duration) result {
+	return execRsyncFd(ctx, cfg, args, stdin, stall, nil)
+}
+
+// execRsyncFd is execRsync with extra, when set, as the child's fd 4.
+func execRsyncFd(ctx context.Context, cfg *Config, args []string, stdin []byte, stall time.Duration, extra *os.File) result {
 	args, removeRules, xerr := cfg.Exclude.treeArgs(cfg.Source, args, stdin)
 	if xerr != nil {
 		return result{code: -2, startErr: xerr}
@@ -52,6 +57,9 @@ func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte, st
 	cmd.Env = childEnv(cfg)
 	if cfg.Source != nil {
 		cmd.ExtraFiles = []*os.File{cfg.Source}
+		if extra != nil {
+			cmd.ExtraFiles = append(cmd.ExtraFiles, extra)
+		}
 	}
 	cmd.Stdin = bytes.NewReader(stdin)
 	var stdout, stderr bytes.Buffer

@@ -87,6 +87,9 @@ type queue struct {
 	fullSync bool
 	newLong  []string // long paths not yet logged
 	key      entry
+	// renamed: recursive entries created by a directory rename, with the
+	// old path (see reuse.go). Kept apart so entries stay small.
+	renamed map[*entry]*rename
 }
 
 func newQueue() *queue {
@@ -166,6 +169,9 @@ func (q *queue) flightCovers(p string) bool {
 
 // add folds one event into the queue.
 func (q *queue) add(ev Event, seq uint64, now time.Time) {
+	if len(q.renamed) > 0 {
+		q.staleRenames(ev)
+	}
 	var e *entry
 	switch ev.Op {
 	case OpCreate:
@@ -173,8 +179,17 @@ func (q *queue) add(ev Event, seq uint64, now time.Time) {
 	case OpDelete:
 		e = q.gone(ev.Path, ev.Op, seq, now)
 	case OpRename:
-		q.gone(ev.From, opMovedFrom, seq, now)
+		var changed []string
+		// Only between names the destination is up to date on (reuse.go).
+		fresh := ev.Dir && q.get(ev.Path) == nil && q.flight[ev.Path] == nil && q.get(ev.From) == nil
+		if fresh {
+			changed, fresh = q.changedBelow(ev.From)
+		}
+		old := q.gone(ev.From, opMovedFrom, seq, now)
 		e = q.touch(ev.Path, ev.Op, seq, now, ev.Dir, false)
+		if fresh {
+			q.noteRename(e, old, ev, changed)
+		}
 	case OpExchange:
 		// Dir describes only one side, and -r on a file is harmless.
 		q.touch(ev.From, ev.Op, seq, now, true, false)
@@ -310,6 +325,7 @@ func (q *queue) unlink(e *entry) {
 		q.tree.Delete(e)
 	}
 	e.place = placeNone
+	delete(q.renamed, e)
 }
 
 // pick selects what a batch should take now.
@@ -360,7 +376,11 @@ func (q *queue) take(now time.Time, p pick) []*entry {
 }
 
 func (q *queue) toFlight(e *entry) {
+	r, renamed := q.renamed[e]
 	q.unlink(e)
+	if renamed {
+		q.renamed[e] = r
+	}
 	e.place = placeFlight
 	q.flight[e.path] = e
 }
@@ -391,6 +411,7 @@ func (q *queue) done(e *entry) {
 		delete(q.flight, e.path)
 	}
 	e.place = placeNone
+	delete(q.renamed, e)
 }
 
 // failure is a per-path failure to record on requeue.
@@ -404,7 +425,11 @@ type failure struct {
 // requeue puts an in-flight entry back, merging it with newer changes.
 // f is nil when the whole batch failed (the path itself is not to blame).
 func (q *queue) requeue(e *entry, f *failure) {
+	r, renamed := q.renamed[e]
 	q.done(e)
+	if renamed && f == nil && q.get(e.path) == nil && q.coveringAncestor(e.path) == nil {
+		q.renamed[e] = r // reinserted below as it is
+	}
 	e.born = false
 	e.coveredBy = nil
 	if f != nil {
