@@ -50,6 +50,19 @@ func (n *node) withTarget(f gofs.FileHandle, fn func(target) syscall.Errno) sysc
 	return fn(target{fd: d.fd, name: name})
 }
 
+// withReadTarget is withTarget for reads, preferring an open handle: the
+// kernel asks for security.capability on every write to an open file, and
+// the handle spares resolving the parent each time.
+func (n *node) withReadTarget(fn func(target) syscall.Errno) syscall.Errno {
+	n.mu.Lock()
+	for f := range n.ws.handles {
+		defer n.mu.Unlock() // the handle cannot be released meanwhile
+		return fn(target{fd: f.fd})
+	}
+	n.mu.Unlock()
+	return n.withTarget(nil, fn)
+}
+
 func (n *node) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	var st syscall.Stat_t
 	errno := n.withTarget(f, func(t target) syscall.Errno {
@@ -154,7 +167,7 @@ func truncateAt(t target, size int64) error {
 // a short /proc/self/fd/DIR/NAME path, whatever the depth of the file.
 func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, syscall.Errno) {
 	var sz int
-	errno := n.withTarget(nil, func(t target) syscall.Errno {
+	errno := n.withReadTarget(func(t target) syscall.Errno {
 		var err error
 		if t.name == "" {
 			sz, err = unix.Fgetxattr(t.fd, attr, dest)
@@ -168,7 +181,7 @@ func (n *node) Getxattr(ctx context.Context, attr string, dest []byte) (uint32, 
 
 func (n *node) Listxattr(ctx context.Context, dest []byte) (uint32, syscall.Errno) {
 	var sz int
-	errno := n.withTarget(nil, func(t target) syscall.Errno {
+	errno := n.withReadTarget(func(t target) syscall.Errno {
 		var err error
 		if t.name == "" {
 			sz, err = unix.Flistxattr(t.fd, dest)

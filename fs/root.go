@@ -42,18 +42,22 @@ func (r *root) own(ctx context.Context, dirfd int, name string, fd int, mode uin
 				want |= syscall.S_ISGID
 			}
 		}
-		var err error
-		if fd >= 0 {
-			err = unix.Fchown(fd, int(c.Uid), gid)
-		} else {
-			err = unix.Fchownat(dirfd, name, int(c.Uid), gid, unix.AT_SYMLINK_NOFOLLOW)
-		}
-		if err != nil {
-			r.log.Warn("cannot give a new object to its creator", "name", name, "uid", c.Uid, "err", err)
-		}
-		changed = true
-		if ftype != syscall.S_IFDIR && want&(syscall.S_ISUID|syscall.S_ISGID) != 0 {
-			force = true // chown cleared them
+		// A root caller already owns what we made: skip the chown and the
+		// stat after it (two syscalls on every create).
+		if st.Uid != c.Uid || gid != -1 && st.Gid != uint32(gid) {
+			var err error
+			if fd >= 0 {
+				err = unix.Fchown(fd, int(c.Uid), gid)
+			} else {
+				err = unix.Fchownat(dirfd, name, int(c.Uid), gid, unix.AT_SYMLINK_NOFOLLOW)
+			}
+			if err != nil {
+				r.log.Warn("cannot give a new object to its creator", "name", name, "uid", c.Uid, "err", err)
+			}
+			changed = true
+			if ftype != syscall.S_IFDIR && want&(syscall.S_ISUID|syscall.S_ISGID) != 0 {
+				force = true // chown cleared them
+			}
 		}
 	}
 	if ftype != syscall.S_IFLNK && (force || st.Mode&07777 != want) {
