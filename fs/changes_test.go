@@ -345,6 +345,7 @@ func TestChanges(t *testing.T) {
 			if tc.setup != nil {
 				tc.setup(t, tm.mnt)
 			}
+			tm.waitReleased(t)
 			tm.rec.take()
 			tc.action(t, tm.mnt)
 			if got := tm.rec.take(); !reflect.DeepEqual(got, tc.want) {

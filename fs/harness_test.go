@@ -149,3 +149,17 @@ func (l *lockedWriter) Write(p []byte) (int, error) {
 	defer l.mu.Unlock()
 	return l.w.Write(p)
 }
+
+// waitReleased waits until the kernel has released every writable handle:
+// RELEASE is asynchronous to close(2), and a late one would report into
+// the next step's changes.
+func (tm *testMount) waitReleased(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for tm.m.root.writers.len() > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("writable handles still open 10s after the setup closed its files")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}

@@ -50,6 +50,7 @@ type Mount struct {
 	server     *fuse.Server
 	direct     bool // mounted by mount(2), not fusermount3
 	fd         int
+	root       *root
 	stop       context.CancelFunc
 	done       chan struct{}
 	closeOnce  sync.Once
@@ -131,6 +132,7 @@ func New(opts Options) (*Mount, error) {
 		server:     server,
 		direct:     r.isRoot,
 		fd:         fd,
+		root:       r,
 		stop:       stop,
 		done:       make(chan struct{}),
 	}

@@ -84,8 +84,9 @@ func (n *node) released(f *file) {
 	}
 	n.mu.Unlock()
 	if last {
-		n.r.writers.remove(n)
+		// Report first: a node leaves the writer set once its last report is out.
 		n.checkWrite(f)
+		n.r.writers.remove(n)
 	}
 }
 
@@ -135,6 +136,12 @@ func (w *writerSet) add(n *node) {
 	w.mu.Lock()
 	w.nodes[n] = struct{}{}
 	w.mu.Unlock()
+}
+
+func (w *writerSet) len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.nodes)
 }
 
 func (w *writerSet) remove(n *node) {
