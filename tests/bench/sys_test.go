@@ -93,14 +93,10 @@ func (p *proc) output() string {
 	return string(b)
 }
 
-// treeCPU is the CPU time (user+system, own and reaped children) of pid and
-// every live descendant: a tool's total including the rsyncs it ran.
-func treeCPU(pid int) time.Duration {
-	type st struct {
-		ppid int
-		cpu  int64
-	}
-	all := map[int]st{}
+// procStat is /proc/PID/stat of every live process, the fields after the
+// command name: [1] ppid, [11:15] utime stime cutime cstime.
+func procStat() map[int][]string {
+	out := map[int][]string{}
 	ents, _ := os.ReadDir("/proc")
 	for _, e := range ents {
 		n, err := strconv.Atoi(e.Name())
@@ -111,33 +107,41 @@ func treeCPU(pid int) time.Duration {
 		if err != nil {
 			continue
 		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
+		if i := bytes.LastIndexByte(b, ')'); i >= 0 {
+			out[n] = strings.Fields(string(b[i+1:]))
 		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 15 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(f[1])
-		var cpu int64
-		for _, x := range f[11:15] { // utime stime cutime cstime
-			v, _ := strconv.ParseInt(x, 10, 64)
-			cpu += v
-		}
-		all[n] = st{ppid, cpu}
 	}
+	return out
+}
+
+// descendantsIn lists pid and all its live descendants in a procStat snapshot.
+func descendantsIn(all map[int][]string, pid int) []int {
 	children := map[int][]int{}
-	for n, s := range all {
-		children[s.ppid] = append(children[s.ppid], n)
+	for n, f := range all {
+		if len(f) > 1 {
+			ppid, _ := strconv.Atoi(f[1])
+			children[ppid] = append(children[ppid], n)
+		}
 	}
+	out := []int{pid}
+	for i := 0; i < len(out); i++ {
+		out = append(out, children[out[i]]...)
+	}
+	return out
+}
+
+// treeCPU is the CPU time (user+system, own and reaped children) of pid and
+// every live descendant: a tool's total including the rsyncs it ran.
+func treeCPU(pid int) time.Duration {
+	all := procStat()
 	var total int64
-	queue := []int{pid}
-	for len(queue) > 0 {
-		n := queue[0]
-		queue = queue[1:]
-		total += all[n].cpu
-		queue = append(queue, children[n]...)
+	for _, n := range descendantsIn(all, pid) {
+		if f := all[n]; len(f) >= 15 {
+			for _, x := range f[11:15] {
+				v, _ := strconv.ParseInt(x, 10, 64)
+				total += v
+			}
+		}
 	}
 	return time.Duration(total) * time.Second / clkTck
 }
@@ -300,34 +304,7 @@ func trimNL(s string) string {
 func splitLines(s string) []string { return strings.Split(s, "\n") }
 
 // descendants lists pid and all its live descendants.
-func descendants(pid int) []int {
-	children := map[int][]int{}
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		n, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) > 1 {
-			ppid, _ := strconv.Atoi(f[1])
-			children[ppid] = append(children[ppid], n)
-		}
-	}
-	out := []int{pid}
-	for i := 0; i < len(out); i++ {
-		out = append(out, children[out[i]]...)
-	}
-	return out
-}
+func descendants(pid int) []int { return descendantsIn(procStat(), pid) }
 
 // pollFast is testkit.Poll with a fixed 5 ms interval: readiness times are
 // measured with it, so it must not back off.
