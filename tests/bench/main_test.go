@@ -109,7 +109,9 @@ func startMirrorfs(t testing.TB, d *testkit.Daemon, sub, mp string, extra ...str
 	}
 	m := &mirrorfs{mp: mp, runDir: t.TempDir()}
 	registerMount(mp)
-	argv := append([]string{mirrorfsBin, "mount", "--dest", d.URL() + "/" + sub, "--password-file", d.PasswordFile}, extra...)
+	// The journal stays on (the default being measured), in the test's temp tree.
+	argv := append([]string{mirrorfsBin, "mount", "--dest", d.URL() + "/" + sub, "--password-file", d.PasswordFile,
+		"--state-dir", filepath.Join(m.runDir, "state")}, extra...)
 	argv = append(argv, mp)
 	m.p = startProc(t, "mirrorfs", filepath.Join(m.runDir, "mirrorfs.log"), []string{"MIRRORFS_RUN_DIR=" + m.runDir}, argv...)
 	t.Cleanup(func() { m.stop(t) })
