@@ -99,26 +99,9 @@ func must(t testing.TB, err error) {
 	}
 }
 
-func writeSync(path string, size int64) error {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
-	if err != nil {
-		return err
-	}
-	buf := block()
-	for size > 0 {
-		n := min(size, int64(len(buf)))
-		if _, err := f.Write(buf[:n]); err != nil {
-			f.Close()
-			return err
-		}
-		size -= n
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
+// writeSync is writeFile made durable: the sequential-write cell includes
+// the flush to disk, as a native write benchmark does.
+func writeSync(path string, size int64) error { return writePattern(path, size, true) }
 
 func readAll(path string) error {
 	f, err := os.Open(path)

@@ -221,7 +221,9 @@ func mustRun(t testing.TB, timeout time.Duration, argv ...string) string {
 }
 
 // writeFile writes size bytes of a repeating pattern to path.
-func writeFile(path string, size int64) error {
+func writeFile(path string, size int64) error { return writePattern(path, size, false) }
+
+func writePattern(path string, size int64, sync bool) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
 	if err != nil {
 		return err
@@ -234,6 +236,12 @@ func writeFile(path string, size int64) error {
 			return err
 		}
 		size -= n
+	}
+	if sync {
+		if err := f.Sync(); err != nil {
+			f.Close()
+			return err
+		}
 	}
 	return f.Close()
 }
