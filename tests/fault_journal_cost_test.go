@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
 // TestJournalCost measures what the journal costs the applications:
@@ -28,6 +30,13 @@ func TestJournalCost(t *testing.T) {
 	const n = 10000
 	kinds := []string{"journal", "none"}
 	cols := []string{"create", "create+sync", "delete", "delete+sync"}
+	// Data, state and module on a journaled ext4 of its own: see
+	// testkit.ScratchFS for why not the host's temp directory.
+	scratch := testkit.ScratchFS(t, "", testkit.ScratchFSOptions{Size: 2 << 30})
+	if err := os.Mkdir(filepath.Join(scratch, "module"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	d := testkit.StartDaemon(t, testkit.DaemonOptions{Dir: filepath.Join(scratch, "module")})
 	res := map[string]map[string][]time.Duration{}
 	for _, k := range kinds {
 		res[k] = map[string][]time.Duration{}
@@ -38,12 +47,16 @@ func TestJournalCost(t *testing.T) {
 			order = []string{kinds[1], kinds[0]}
 		}
 		for _, k := range order {
-			state := "--state-dir=" + filepath.Join(t.TempDir(), "state")
+			run := filepath.Join(scratch, fmt.Sprintf("%s%d", k, r))
+			state := "--state-dir=" + filepath.Join(run, "state")
 			if k == "none" {
 				state = "--state-dir=none"
 			}
+			if err := os.MkdirAll(filepath.Join(run, "data"), 0o755); err != nil {
+				t.Fatal(err)
+			}
 			syscall.Sync()
-			m := mountMirror(t, mountOptions{Args: []string{state, "--no-initial-sync"}})
+			m := mountMirror(t, mountOptions{Daemon: d, Mnt: filepath.Join(run, "data"), Args: []string{state, "--no-initial-sync"}})
 			names := make([]string, n)
 			for i := range n {
 				names[i] = filepath.Join(m.Mnt, fmt.Sprintf("f%05d", i))
