@@ -77,8 +77,8 @@ soak-outage: build
 	MIRRORFS_OUTAGE=$(MIRRORFS_OUTAGE) $(GO) test -count=1 -timeout 0 -run 'TestFaultDaemonOutage' -v ./tests/
 
 # Benchmarks (issue 6): rewrites BENCHMARKS.md (~40 min on 2 cores).
-# Knobs: BENCH_RUNS, BENCH_SLOW_RUNS, BENCH_CAP, BENCH_CELLS, BENCH_HUGE.
-export BENCH_RUNS BENCH_SLOW_RUNS BENCH_CAP BENCH_CELLS BENCH_HUGE
+# Knobs: BENCH_RUNS, BENCH_SLOW_RUNS, BENCH_CAP, BENCH_CELLS, BENCH_HUGE, BENCH_SCRATCH.
+export BENCH_RUNS BENCH_SLOW_RUNS BENCH_CAP BENCH_CELLS BENCH_HUGE BENCH_SCRATCH
 .PHONY: bench
 bench: deps build
 	$(GO) test -count=1 -timeout 180m -v -run '^TestBench$$' ./tests/bench -args -full

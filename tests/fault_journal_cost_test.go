@@ -32,7 +32,7 @@ func TestJournalCost(t *testing.T) {
 	cols := []string{"create", "create+sync", "delete", "delete+sync"}
 	// Data, state and module on a journaled ext4 of its own: see
 	// testkit.ScratchFS for why not the host's temp directory.
-	scratch := testkit.ScratchFS(t, "", testkit.ScratchFSOptions{Size: 2 << 30})
+	scratch := testkit.ScratchFS(t, testkit.ScratchFSOptions{Size: 2 << 30})
 	if err := os.Mkdir(filepath.Join(scratch, "module"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -22,36 +22,56 @@ type ScratchFSOptions struct {
 // without a journal, as on some CI machines, spends most of a file
 // creation scanning for recently deleted inodes (many times the cost of
 // the FUSE round trips being measured).
-//
-// The image is created under dir ("" = the system temp directory): the
-// caller's t.TempDir() would be removed before this cleanup unmounts.
-func ScratchFS(t testing.TB, dir string, opts ScratchFSOptions) string {
+func ScratchFS(t testing.TB, opts ScratchFSOptions) string {
 	t.Helper()
+	mnt, cleanup, err := MountScratchFS(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := cleanup(); err != nil {
+			t.Log(err)
+		}
+	})
+	return mnt
+}
+
+// MountScratchFS is ScratchFS for callers that can do without one: it
+// returns an error instead of failing, and a cleanup to call.
+func MountScratchFS(opts ScratchFSOptions) (mnt string, cleanup func() error, err error) {
 	for _, tool := range []string{"mkfs.ext4", "losetup"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Fatalf("%s is not installed: apt-get install -y e2fsprogs mount", tool)
+			return "", nil, fmt.Errorf("scratch filesystem: %s is not installed: apt-get install -y e2fsprogs mount", tool)
 		}
 	}
 	if opts.Size == 0 {
 		opts.Size = 4 << 30
 	}
-	base, err := os.MkdirTemp(dir, "mirrorfs-scratch-")
+	// Not under a t.TempDir(): that is removed before a cleanup
+	// registered after it could unmount.
+	base, err := os.MkdirTemp("", "mirrorfs-scratch-")
 	if err != nil {
-		t.Fatalf("scratch filesystem: %v", err)
+		return "", nil, fmt.Errorf("scratch filesystem: %w", err)
 	}
 	img, mnt := filepath.Join(base, "ext4.img"), filepath.Join(base, "mnt")
 	mounted := false
-	t.Cleanup(func() {
+	cleanup = func() error {
+		var err error
 		if mounted {
-			if out, err := exec.Command("umount", mnt).CombinedOutput(); err != nil {
-				t.Logf("umount %s: %v: %s; detaching lazily", mnt, err, out)
+			if out, uerr := exec.Command("umount", mnt).CombinedOutput(); uerr != nil {
 				exec.Command("umount", "-l", mnt).Run()
+				err = fmt.Errorf("umount %s: %v: %s; detached lazily", mnt, uerr, strings.TrimSpace(string(out)))
 			}
 		}
 		os.RemoveAll(base)
-	})
+		return err
+	}
+	fail := func(format string, args ...any) (string, func() error, error) {
+		cleanup()
+		return "", nil, fmt.Errorf(format, args...)
+	}
 	if err := os.Mkdir(mnt, 0o755); err != nil {
-		t.Fatalf("scratch filesystem: %v", err)
+		return fail("scratch filesystem: %w", err)
 	}
 	f, err := os.Create(img)
 	if err == nil {
@@ -59,7 +79,7 @@ func ScratchFS(t testing.TB, dir string, opts ScratchFSOptions) string {
 		f.Close()
 	}
 	if err != nil {
-		t.Fatalf("scratch filesystem image %s: %v", img, err)
+		return fail("scratch filesystem image %s: %w", img, err)
 	}
 	// Inode tables and journal written now: the lazy initialiser would
 	// otherwise write them in the background while we measure.
@@ -68,11 +88,11 @@ func ScratchFS(t testing.TB, dir string, opts ScratchFSOptions) string {
 		args = append(args, "-N", fmt.Sprint(opts.Inodes))
 	}
 	if out, err := exec.Command("mkfs.ext4", append(args, img)...).CombinedOutput(); err != nil {
-		t.Fatalf("mkfs.ext4 %s: %v: %s", img, err, strings.TrimSpace(string(out)))
+		return fail("mkfs.ext4 %s: %w: %s", img, err, strings.TrimSpace(string(out)))
 	}
 	if out, err := exec.Command("mount", "-o", "loop", img, mnt).CombinedOutput(); err != nil {
-		t.Fatalf("mounting the scratch filesystem %s: %v: %s (needs root and loop devices)", img, err, strings.TrimSpace(string(out)))
+		return fail("mounting the scratch filesystem %s: %w: %s (needs root and a loop device)", img, err, strings.TrimSpace(string(out)))
 	}
 	mounted = true
-	return mnt
+	return mnt, cleanup, nil
 }

@@ -16,6 +16,7 @@ func TestSmoke(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := ensureTools(t)
+	onScratch(t, k)
 	tools := []string{pMirrorfs, pLsyncdTuned, pScript} // lsyncd defaults only adds its 15 s delay
 	if slices.Contains(missing, "lsyncd") {
 		t.Logf("lsyncd missing: its cells are left out")
@@ -71,6 +72,9 @@ func TestBench(t *testing.T) {
 	}
 	if missing := ensureTools(t); len(missing) > 0 {
 		t.Fatalf("%s missing and could not be installed: apt-get install -y %s", strings.Join(missing, ", "), strings.Join(missing, " "))
+	}
+	if os.Getenv("BENCH_SCRATCH") != "0" {
+		onScratch(t, k)
 	}
 	res := newResults()
 	base := t.TempDir()

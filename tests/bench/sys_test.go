@@ -196,8 +196,11 @@ func unescapeMount(s string) string {
 
 // lazyUnmount is the last resort for a mount left behind.
 func lazyUnmount(mp string) {
-	if mountType(mp) != "" {
+	switch typ := mountType(mp); {
+	case strings.HasPrefix(typ, "fuse"):
 		exec.Command("fusermount3", "-u", "-z", mp).Run()
+	case typ != "":
+		exec.Command("umount", "-l", mp).Run() // the scratch filesystem
 	}
 }
 
@@ -358,8 +361,8 @@ func cleanupOnSignal() {
 		for _, pg := range regPgids {
 			syscall.Kill(-pg, syscall.SIGKILL)
 		}
-		for _, mp := range regMounts {
-			lazyUnmount(mp)
+		for i := len(regMounts) - 1; i >= 0; i-- {
+			lazyUnmount(regMounts[i])
 		}
 		regMu.Unlock()
 		fmt.Fprintf(os.Stderr, "bench: interrupted by %v; stopped its processes and mounts (temporary directories under %s are left)\n", s, os.TempDir())
