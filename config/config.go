@@ -44,6 +44,7 @@ type Config struct {
 	// Journal and recovery (issue 3).
 	StateDir          string        // journal root; "none" turns the journal off
 	ReconcileInterval time.Duration // scheduled full sync; 0: never
+	MaxPending        int           // queue bound (mirror.Config.MaxPending)
 	Force             bool          // clear a stale mount at the mountpoint
 
 	ConfigFile string // config file named by --config or -o config=
@@ -65,6 +66,7 @@ func Defaults() Config {
 		StateDir:     DefaultStateDir,
 		Format:       changelog.DefaultFormat,
 		TimeFmt:      changelog.DefaultTimeFmt,
+		MaxPending:   250000,
 	}
 }
 

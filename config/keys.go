@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ const (
 	KindPath          // a file system path
 	KindDuration      // Go syntax (200ms, 2s, 5m) or plain integer seconds
 	KindBool          // "key" alone, key=true|false|yes|no|1|0|on|off, or no-key
+	KindInt           // a positive decimal count; _ may group digits (250_000)
 )
 
 func (k Kind) String() string {
@@ -28,6 +30,8 @@ func (k Kind) String() string {
 		return "duration"
 	case KindBool:
 		return "bool"
+	case KindInt:
+		return "count"
 	}
 	return "kind?"
 }
@@ -47,7 +51,7 @@ type Key struct {
 
 type keyDef struct {
 	Key
-	field func(*Config) any // *string, *time.Duration or *bool
+	field func(*Config) any // *string, *time.Duration, *int or *bool
 	check func(string) (string, error)
 	// notInFile keys make no sense inside a config file.
 	notInFile bool
@@ -119,6 +123,8 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.StateDir }},
 	{Key: Key{Name: "reconcile-interval", Kind: KindDuration, Usage: "also run a full reconciling rsync this often, for changes that bypass the mount (default: never)"},
 		field: func(c *Config) any { return &c.ReconcileInterval }},
+	{Key: Key{Name: "max-pending", Kind: KindInt, Default: "250000", Usage: "keep at most this many changed paths in memory; past it, changes are shipped by recursive rsyncs of their directories and a full sync, so memory stays bounded during a long outage"},
+		field: func(c *Config) any { return &c.MaxPending }},
 	{Key: Key{Name: "force", Kind: KindBool, Default: "false", Usage: "clear a stale mount left by a crashed mirrorfs (lazy unmount) instead of refusing to start"},
 		field: func(c *Config) any { return &c.Force }},
 	{Key: Key{Name: configKey, Kind: KindPath, Usage: "read options from `FILE` (key = value per line)"},
@@ -193,6 +199,12 @@ func (c *Config) set(key, value string, hasValue bool) error {
 			return fmt.Errorf("%s %q: %w", key, value, err)
 		}
 		*p = d
+	case *int:
+		n, err := parseCount(value)
+		if err != nil {
+			return fmt.Errorf("%s %q: %w", key, value, err)
+		}
+		*p = n
 	case *string:
 		if def.check != nil {
 			v, err := def.check(value)
@@ -204,4 +216,16 @@ func (c *Config) set(key, value string, hasValue bool) error {
 		*p = value
 	}
 	return nil
+}
+
+// parseCount reads a KindInt value.
+func parseCount(v string) (int, error) {
+	n, err := strconv.ParseInt(strings.ReplaceAll(v, "_", ""), 10, 0)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("not a whole number (write e.g. 250000)")
+	case n < 1000:
+		return 0, fmt.Errorf("too small: use at least 1000")
+	}
+	return int(n), nil
 }

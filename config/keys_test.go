@@ -23,7 +23,7 @@ func TestKeysUniqueAndSettable(t *testing.T) {
 			t.Errorf("key %q: only booleans defaulting to true are negatable", k.Name)
 		}
 		var c Config
-		value := map[Kind]string{KindString: "x", KindPath: "/x", KindDuration: "3s", KindBool: "true"}[k.Kind]
+		value := map[Kind]string{KindString: "x", KindPath: "/x", KindDuration: "3s", KindBool: "true", KindInt: "5000"}[k.Kind]
 		if k.Name == "log-level" {
 			value = "debug"
 		}
@@ -73,6 +73,9 @@ func TestSet(t *testing.T) {
 		{"timeout", " 7 ", func(c Config) bool { return c.Timeout == 7*time.Second }, ""},
 		{"delay", "abc", nil, `delay "abc": not a duration (use e.g. 200ms, 2s`},
 		{"delay", "1.5", nil, "not a duration"},
+		{"max-pending", "100_000", func(c Config) bool { return c.MaxPending == 100000 }, ""},
+		{"max-pending", "lots", nil, `max-pending "lots": not a whole number`},
+		{"max-pending", "10", nil, "at least 1000"},
 		{"delay", "99999999999999", nil, "out of range"},
 		{"delay", "", nil, `option "delay" needs a value`},
 		// bools

@@ -33,7 +33,11 @@ type Config struct {
 	Stall              time.Duration
 	RetryMin, RetryMax time.Duration
 	MaxBatch           int
-	Logger             *slog.Logger
+	// MaxPending bounds the queue's entries, and so its memory; past it,
+	// changes are shipped by recursive runs of their directories or a
+	// full sync (overflow.go). 0: DefaultMaxPending.
+	MaxPending int
+	Logger     *slog.Logger
 
 	// Exclude keeps matching paths out of the mirror (nil: none).
 	Exclude *Exclude
@@ -85,6 +89,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = 50000
+	}
+	if c.MaxPending <= 0 {
+		c.MaxPending = DefaultMaxPending
 	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -49,6 +49,7 @@ type Engine struct {
 	recovery  RecoveryStatus
 	replaySeq uint64 // entries up to here came from the journal
 	full      fullState
+	over      overflowState
 }
 
 // New checks the configuration and returns an idle engine.
@@ -69,6 +70,7 @@ func New(cfg Config) (*Engine, error) {
 		changed: make(chan struct{}),
 		state:   StateIdle,
 	}
+	e.q.limit = cfg.MaxPending
 	e.initial.Enabled = cfg.InitialSync
 	if cfg.InitialSync {
 		e.state = StateInitialSync
@@ -99,10 +101,14 @@ func (e *Engine) Add(ev Event) {
 	seq := e.seq
 	e.totals.Events++
 	e.q.add(ev, seq, now)
+	owe := e.noteOverflow()
 	e.mu.Unlock()
 	// After the queue: a compaction in between sees the change in the
 	// queue and gets this record too, which is harmless.
 	e.j.add(seq, ev)
+	if owe != 0 {
+		e.j.owe(owe)
+	}
 	e.poke()
 }
 

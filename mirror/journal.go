@@ -69,7 +69,8 @@ type replayed struct {
 	existed bool // a journal was there: this is a restart
 	clean   bool // its last record says the previous run stopped in order
 	paths   map[string]*pendingPath
-	torn    bool // the tail was cut short or corrupt (ignored)
+	torn    bool   // the tail was cut short or corrupt (ignored)
+	owed    uint64 // a full sync after this seq is owed (recOverflow)
 }
 
 type pendingPath struct {
@@ -164,6 +165,11 @@ func replayLog(data []byte) (*replayed, error) {
 					delete(rep.paths, k)
 				}
 			}
+			if rep.owed <= r.seq {
+				rep.owed = 0
+			}
+		case recOverflow:
+			rep.owed = max(rep.owed, r.seq)
 		}
 	}
 	return rep, nil
@@ -216,6 +222,10 @@ func (j *journal) fail(path string, attempts int, msg string) {
 
 func (j *journal) full(lim uint64) {
 	j.append(&record{kind: recFull, seq: lim})
+}
+
+func (j *journal) owe(seq uint64) {
+	j.append(&record{kind: recOverflow, seq: seq})
 }
 
 func (j *journal) loop() {

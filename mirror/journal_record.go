@@ -16,12 +16,13 @@ import (
 type recKind uint8
 
 const (
-	recHeader recKind = iota + 1 // magic and version; first record of a file
-	recAdd                       // path changed at seq (flags: recursive, op)
-	recAck                       // path is on the destination as of seq lim
-	recFail                      // path failed on its own: attempts, last error
-	recFull                      // a full sync made everything up to seq lim equal
-	recClean                     // orderly shutdown: everything above was synced to disk
+	recHeader   recKind = iota + 1 // magic and version; first record of a file
+	recAdd                         // path changed at seq (flags: recursive, op)
+	recAck                         // path is on the destination as of seq lim
+	recFail                        // path failed on its own: attempts, last error
+	recFull                        // a full sync made everything up to seq lim equal
+	recClean                       // orderly shutdown: everything above was synced to disk
+	recOverflow                    // the queue was full: a full sync after seq is owed (overflow.go)
 )
 
 const (
@@ -64,7 +65,7 @@ func appendRecord(b []byte, r *record) []byte {
 		b = binary.AppendUvarint(b, uint64(r.attempts))
 		b = appendString(b, r.path)
 		b = appendString(b, r.msg)
-	case recFull:
+	case recFull, recOverflow:
 		b = binary.AppendUvarint(b, r.seq)
 	}
 	payload := b[start+8:]
@@ -113,7 +114,7 @@ func decodeRecord(b []byte, r *record) (int, error) {
 		r.attempts = int(d.uvarint())
 		r.path = d.str()
 		r.msg = d.str()
-	case recFull:
+	case recFull, recOverflow:
 		r.seq = d.uvarint()
 	case recClean:
 	default:

@@ -90,6 +90,13 @@ type queue struct {
 	// renamed: recursive entries created by a directory rename, with the
 	// old path (see reuse.go). Kept apart so entries stay small.
 	renamed map[*entry]*rename
+	// limit bounds the entries (0: none); past it, changes are folded into
+	// their directories, then into a full sync (overflow.go).
+	limit int
+	// overflowSeq is the newest change left to a full sync: one that
+	// starts after it must run.
+	overflowSeq uint64
+	folding     bool // overflow is adding the recursive entry it chose
 }
 
 func newQueue() *queue {
@@ -216,6 +223,9 @@ func (q *queue) touch(p string, op Op, seq uint64, now time.Time, recursive, cre
 		if a := q.coveringAncestor(p); a != nil {
 			q.bump(a, op, now)
 			return a
+		}
+		if q.limit > 0 && q.tree.Len() >= q.limit && p != "." && !q.folding {
+			return q.overflow(p, op, seq, now)
 		}
 		e = &entry{path: p, first: now, last: now, seq: seq}
 		e.born = create && !q.flightCovers(p)

@@ -12,6 +12,7 @@ import (
 // by a full sync that started after it.
 type fullState struct {
 	reqGen, doneGen uint64
+	startGen        uint64 // the generation the running (or last) full sync meets
 	recovery        uint64 // generation asked for by an unclean start; barriers wait for it
 	running         bool
 	count           uint64
@@ -65,6 +66,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 	initial := e.cfg.InitialSync && !e.initial.Done
 	e.q.fullSync = true
 	e.full.running = true
+	e.full.startGen = gen
 	if initial {
 		e.initial.Running = true
 		e.state = StateInitialSync

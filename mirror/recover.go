@@ -79,6 +79,10 @@ func (e *Engine) restore(rep *replayed) {
 	e.q.newLong = nil
 	e.recovery.Replayed = len(paths)
 	e.replaySeq = e.seq
+	if rep.owed > 0 {
+		e.q.overflowSeq = max(e.q.overflowSeq, e.seq)
+	}
+	e.noteOverflow()
 }
 
 // journalSnapshot encodes the pending set, in the tree and in flight, as a
@@ -93,6 +97,9 @@ func (e *Engine) journalSnapshot() []byte {
 		if en.attempts > 0 {
 			b = appendRecord(b, &record{kind: recFail, path: en.path, attempts: en.attempts, msg: en.lastErr()})
 		}
+	}
+	if e.overOwed() {
+		b = appendRecord(b, &record{kind: recOverflow, seq: e.over.minSeq})
 	}
 	e.q.tree.Ascend(func(en *entry) bool { put(en); return true })
 	for _, en := range e.q.flight {

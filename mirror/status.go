@@ -11,6 +11,8 @@ type Status struct {
 	Source                  string          `json:"source"`
 	Dest                    string          `json:"dest"`
 	Pending                 int             `json:"pending"`
+	MaxPending              int             `json:"max_pending"`
+	OverflowFullSync        bool            `json:"overflow_full_sync"` // MaxPending reached: a full sync is owed (overflow.go)
 	InFlight                int             `json:"in_flight"`
 	OldestPending           *time.Time      `json:"oldest_pending,omitempty"`
 	OldestPendingAgeSeconds float64         `json:"oldest_pending_age_seconds"`

@@ -100,7 +100,7 @@ func (e *Engine) barrier(limit, epoch uint64) (bool, []StuckPath) {
 	if e.fullBlocks() {
 		return false, nil
 	}
-	if len(e.splits) > 0 || e.rootRun {
+	if len(e.splits) > 0 || e.rootRun || e.overflowBlocks(limit) {
 		return false, nil
 	}
 	blocked, entries := e.q.blocking(limit, func(c *entry) bool { return c.attempts > 0 && c.fail.epoch >= epoch })
@@ -177,6 +177,8 @@ func (e *Engine) Status() Status {
 		Source:              e.cfg.SourceName,
 		Dest:                e.cfg.Dest.String(),
 		Pending:             e.q.pending(),
+		MaxPending:          e.cfg.MaxPending,
+		OverflowFullSync:    e.overOwed(),
 		InFlight:            len(e.q.flight),
 		LastSuccess:         tptr(e.lastSuccess),
 		LastErrorTime:       tptr(e.lastErrTime),

@@ -24,6 +24,7 @@ import (
 // mountpoint length fits, with the mountpoint written inside for humans.
 func setupJournal(cfg config.Config, ecfg *mirror.Config) error {
 	ecfg.ReconcileInterval = cfg.ReconcileInterval
+	ecfg.MaxPending = cfg.MaxPending
 	if cfg.StateDir == "" || cfg.StateDir == "none" {
 		return nil
 	}

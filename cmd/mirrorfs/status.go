@@ -55,6 +55,9 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 		oldest = (time.Duration(st.OldestPendingAgeSeconds * float64(time.Second))).Round(time.Millisecond).String()
 	}
 	fmt.Fprintf(tw, "  queue\t%d pending, %d in flight, oldest %s\n", st.Pending, st.InFlight, oldest)
+	if st.OverflowFullSync {
+		fmt.Fprintf(tw, "  overflow\tmore than max-pending=%d changes: directories ship recursively, a full sync is owed\n", st.MaxPending)
+	}
 	fmt.Fprintf(tw, "  initial sync\t%s\n", initialState(st.InitialSync))
 	printRecovery(tw, st)
 	if st.LastSuccess != nil {

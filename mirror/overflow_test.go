@@ -1,0 +1,165 @@
+package mirror
+
+import (
+	"fmt"
+	"path/filepath"
+	"slices"
+	"testing"
+)
+
+func TestQueueOverflowFoldsIntoDirectories(t *testing.T) {
+	tests := []struct {
+		name     string
+		limit    int
+		events   []Event
+		want     []string
+		wantOwed bool
+	}{
+		{
+			name:  "under the limit nothing folds",
+			limit: 3,
+			events: []Event{
+				{Op: OpModify, Path: "d/a"}, {Op: OpModify, Path: "d/b"}, {Op: OpModify, Path: "e/c"},
+			},
+			want: []string{"d/a", "d/b", "e/c"},
+		},
+		{
+			name:  "a sibling folds the directory",
+			limit: 3,
+			events: []Event{
+				{Op: OpModify, Path: "d/a"}, {Op: OpModify, Path: "d/b"}, {Op: OpModify, Path: "e/c"},
+				{Op: OpModify, Path: "d/x"},
+			},
+			want: []string{"d:r", "e/c"},
+		},
+		{
+			name:  "the nearest directory with entries below, not the parent",
+			limit: 2,
+			events: []Event{
+				{Op: OpModify, Path: "a/b/one"}, {Op: OpModify, Path: "top"},
+				{Op: OpModify, Path: "a/c/two"},
+			},
+			want: []string{"a:r", "top"},
+		},
+		{
+			name:  "an existing directory entry turns recursive",
+			limit: 2,
+			events: []Event{
+				{Op: OpAttrib, Path: "d"}, {Op: OpModify, Path: "x/y"},
+				{Op: OpModify, Path: "d/new"},
+			},
+			want: []string{"d:r", "x/y"},
+		},
+		{
+			name:  "a top-level name is owed to a full sync",
+			limit: 2,
+			events: []Event{
+				{Op: OpModify, Path: "a"}, {Op: OpModify, Path: "b"},
+				{Op: OpCreate, Path: "c"}, {Op: OpDelete, Path: "c"},
+			},
+			want:     []string{"a", "b"},
+			wantOwed: true,
+		},
+		{
+			name:  "nothing related: a full sync",
+			limit: 2,
+			events: []Event{
+				{Op: OpModify, Path: "a/x"}, {Op: OpModify, Path: "b/y"},
+				{Op: OpModify, Path: "c/d/z"},
+			},
+			want:     []string{"a/x", "b/y"},
+			wantOwed: true,
+		},
+		{
+			name:  "changes inside a folded directory add nothing",
+			limit: 2,
+			events: []Event{
+				{Op: OpModify, Path: "d/a"}, {Op: OpModify, Path: "d/b"}, {Op: OpModify, Path: "d/c"},
+				{Op: OpModify, Path: "d/e"}, {Op: OpModify, Path: "z/1"}, {Op: OpDelete, Path: "d/a"},
+			},
+			want: []string{"d:r", "z/1"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newQueue()
+			q.limit = tt.limit
+			for i, ev := range tt.events {
+				q.add(ev, uint64(i+1), t0)
+			}
+			if got := snapshot(q); !slices.Equal(got, tt.want) {
+				t.Errorf("entries %v, want %v", got, tt.want)
+			}
+			if owed := q.overflowSeq != 0; owed != tt.wantOwed {
+				t.Errorf("full sync owed %v, want %v", owed, tt.wantOwed)
+			}
+			if q.tree.Len() > tt.limit {
+				t.Errorf("%d entries over the limit of %d", q.tree.Len(), tt.limit)
+			}
+			checkLists(t, q)
+		})
+	}
+}
+
+// The bound holds for any mix: a seeded run of creates in many directories.
+func TestQueueOverflowStaysBounded(t *testing.T) {
+	q := newQueue()
+	q.limit = 100
+	seq := uint64(0)
+	for d := range 50 {
+		for f := range 40 {
+			seq++
+			q.add(Event{Op: OpCreate, Path: fmt.Sprintf("d%02d/s%d/f%03d", d, f%3, f)}, seq, t0)
+			if q.tree.Len() > q.limit {
+				t.Fatalf("after %d events: %d entries, limit %d", seq, q.tree.Len(), q.limit)
+			}
+		}
+	}
+	checkLists(t, q)
+}
+
+// TestEngineOverflowConverges: past MaxPending, folded directories and the
+// owed full sync still ship every change, barriers wait for them, and the
+// debt survives a restart whose journal no longer lists the changes.
+func TestEngineOverflowConverges(t *testing.T) {
+	dst := t.TempDir()
+	d, _ := ParseDestination(dst)
+	state := filepath.Join(t.TempDir(), "state")
+	src := t.TempDir()
+	h := &harness{t: t, src: src, dst: dst, logs: &logBuf{}}
+	requireRsync(t)
+	h.init(d, false, func(c *Config) { c.StateDir, c.MaxPending = state, 10 })
+	for i := range 4 {
+		h.mkdir(fmt.Sprintf("d%d", i))
+		for j := range 8 {
+			h.write(fmt.Sprintf("d%d/f%d", i, j), "x")
+		}
+	}
+	for i := range 8 {
+		h.write(fmt.Sprintf("top%d", i), "t")
+	}
+	st := h.eng.Status()
+	if !st.OverflowFullSync || st.Pending > 10 {
+		t.Fatalf("after 48 changes with max-pending 10: pending %d, overflow %v", st.Pending, st.OverflowFullSync)
+	}
+	if err := h.eng.j.compactNow(); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.eng.Close(); err != nil { // a clean stop that shipped nothing
+		t.Fatal(err)
+	}
+
+	h2 := &harness{t: t, src: src, dst: dst, logs: &logBuf{}}
+	h2.init(d, true, func(c *Config) { c.StateDir, c.MaxPending = state, 10 })
+	if st := h2.eng.Status(); st.Recovery.Start != StartClean || !st.OverflowFullSync {
+		t.Fatalf("after a clean restart: start %q, overflow %v", st.Recovery.Start, st.OverflowFullSync)
+	}
+	h2.mustSync()
+	compareTrees(t, src, dst, nil)
+	if st := h2.eng.Status(); st.OverflowFullSync || st.Pending != 0 {
+		t.Errorf("after sync: pending %d, overflow %v", st.Pending, st.OverflowFullSync)
+	}
+	if !contains(h2.logs.String(), "full sync") && !contains(h2.logs.String(), "reconcile") {
+		t.Errorf("no full sync in the log:\n%s", h2.logs.String())
+	}
+}
