@@ -115,7 +115,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		Dest:         dest,
 		PasswordFile: cfg.PasswordFile,
 		RsyncPath:    cfg.Rsync,
-		Delay:        cfg.Delay,
+		Delay:        engineDelay(cfg.Delay),
 		MaxDelay:     cfg.MaxDelay,
 		InitialSync:  cfg.InitialSync,
 		Xattrs:       cfg.Xattrs,
@@ -216,4 +216,13 @@ func newLogger(level string, w interface{ Write([]byte) (int, error) }) *slog.Lo
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+// engineDelay maps delay=0 (ship at once, as lsyncd's delay = 0) to the
+// engine's "none", which is negative: its zero means the default.
+func engineDelay(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
 }
