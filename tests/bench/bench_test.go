@@ -17,7 +17,7 @@ func TestSmoke(t *testing.T) {
 	}
 	missing := ensureTools(t)
 	onScratch(t, k)
-	tools := []string{pMirrorfs, pLsyncdTuned, pScript} // lsyncd defaults only adds its 15 s delay
+	tools := []string{pMirrorfs, pLsyncdTuned, pScript} // lsyncd defaults only adds its 15 s delay, mirrorfs delay=0 nothing new
 	if slices.Contains(missing, "lsyncd") {
 		t.Logf("lsyncd missing: its cells are left out")
 		tools = slices.DeleteFunc(tools, func(p string) bool { return strings.HasPrefix(p, "lsyncd") })

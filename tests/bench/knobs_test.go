@@ -40,7 +40,7 @@ var fullSizes = Sizes{
 	RenameFiles: 1000, RenameBytes: 100 << 20,
 	BigFile: 1 << 30, Appends: 2000,
 	SteadyRate: 200, SteadyFor: 60 * time.Second,
-	MemoryChanges: 1000000, MemoryBudget: 4 * time.Minute,
+	MemoryChanges: 1000000, MemoryBudget: 12 * time.Minute,
 }
 
 var smokeSizes = Sizes{

@@ -14,12 +14,14 @@ import (
 // Mirror-path tools, in report order.
 const (
 	pMirrorfs      = "mirrorfs"
+	pMirrorfsTuned = "mirrorfs delay=0"
 	pLsyncdTuned   = "lsyncd delay=0"
 	pLsyncdDefault = "lsyncd defaults"
 	pScript        = "inotifywait+rsync script"
 )
 
-var peers = []string{pMirrorfs, pLsyncdTuned, pLsyncdDefault, pScript}
+// mirrorfs delay=0 sets against lsyncd delay=0 what tuning each buys.
+var peers = []string{pMirrorfs, pMirrorfsTuned, pLsyncdTuned, pLsyncdDefault, pScript}
 
 // slowPeer: tools that wait or rescan by design; they get Knobs.SlowRuns.
 func slowPeer(p string) bool { return p == pLsyncdDefault || p == pScript }
@@ -44,8 +46,12 @@ func startPeer(t testing.TB, peer string, d *testkit.Daemon, sub, src, work stri
 	r := &running{peer: peer, src: src, started: time.Now()}
 	url := d.URL() + "/" + sub + "/"
 	switch peer {
-	case pMirrorfs:
-		r.mfs = startMirrorfs(t, d, sub, src)
+	case pMirrorfs, pMirrorfsTuned:
+		var extra []string
+		if peer == pMirrorfsTuned {
+			extra = []string{"--delay", "0"}
+		}
+		r.mfs = startMirrorfs(t, d, sub, src, extra...)
 		r.readyAt = time.Now()
 		r.pid = r.mfs.p.pid()
 		r.mfs.syncWait(t, 30*time.Minute)
