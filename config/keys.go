@@ -67,7 +67,7 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.Dest }},
 	{Key: Key{Name: "password-file", Kind: KindPath, Usage: "`FILE` holding the rsync daemon password (or set RSYNC_PASSWORD)"},
 		field: func(c *Config) any { return &c.PasswordFile }},
-	{Key: Key{Name: "delay", Kind: KindDuration, Default: "200ms", Usage: "ship a changed path after it has been quiet this long"},
+	{Key: Key{Name: "delay", Kind: KindDuration, Default: "200ms", Usage: "ship a changed path after it has been quiet this long (0: at once, like lsyncd delay = 0)"},
 		field: func(c *Config) any { return &c.Delay }},
 	{Key: Key{Name: "max-delay", Kind: KindDuration, Default: "2s", Usage: "ship a path that keeps changing at the latest after this long"},
 		field: func(c *Config) any { return &c.MaxDelay }},

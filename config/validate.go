@@ -23,8 +23,8 @@ func (c *Config) Validate() error {
 		add("no destination: set dest (e.g. -o dest=rsync://host/module/path, --dest, or dest = ... in the config file)")
 	}
 	switch {
-	case c.Delay <= 0:
-		add("delay %v: must be more than 0 (e.g. 200ms)", c.Delay)
+	case c.Delay < 0:
+		add("delay %v: must not be negative (0 ships at once, e.g. 200ms waits for quiet)", c.Delay)
 	case c.Delay > c.MaxDelay:
 		add("delay %v is longer than max-delay %v: a path would never wait for quiet (raise max-delay or lower delay)", c.Delay, c.MaxDelay)
 	}
