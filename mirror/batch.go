@@ -8,10 +8,12 @@ import (
 // run is one rsync invocation of a batch.
 type run struct {
 	recursive bool
-	root      bool     // the root's own attributes only (see planBatch)
-	inplace   bool     // multi-linked files (see separateLinked)
-	entries   []*entry // listed entries (covered ones hang off them)
-	list      []string // what rsync reads on stdin
+	root      bool            // the root's own attributes only (see planBatch)
+	inplace   bool            // multi-linked files (see separateLinked)
+	linkGap   string          // a name this run may leave outside its link group (hardlink.go)
+	linked    map[*entry]bool // entries shipping multi-linked names (failLinked)
+	entries   []*entry        // listed entries (covered ones hang off them)
+	list      []string        // what rsync reads on stdin
 }
 
 // batch is what one scheduling round ships: all entries, in runs.
@@ -82,23 +84,18 @@ func planBatch(entries []*entry) []run {
 // file on the receiver with a new inode, and the receiver's other names for
 // it keep the old content: a write is reported under one name of the inode,
 // not under every name. In place, the receiver's shared inode changes for
-// all its names. The root run stays last.
-func separateLinked(runs []run, linked func(string) bool) []run {
+// all its names. Only old names go in place (splitLinked): in place, a new
+// name would write into whatever inode the receiver has under that name.
+// The root run stays last.
+func separateLinked(runs []run, stat linkStat) []run {
 	out := make([]run, 0, len(runs)+1)
 	for _, r := range runs {
 		if r.recursive || r.root {
 			out = append(out, r)
 			continue
 		}
-		plain, inplace := run{}, run{inplace: true}
-		for i, e := range r.entries {
-			dst := &plain
-			if linked(e.path) {
-				dst = &inplace
-			}
-			dst.entries = append(dst.entries, e)
-			dst.list = append(dst.list, r.list[i])
-		}
+		plain, inplace, gap := splitLinked(r, stat)
+		plain.linkGap = gap
 		for _, x := range []run{plain, inplace} {
 			if len(x.list) > 0 {
 				out = append(out, x)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"golang.org/x/sys/unix"
 	"log/slog"
 	"sync"
 	"time"
@@ -297,7 +296,7 @@ func (e *Engine) failed(rerr *RsyncError) {
 
 // ship runs a batch's rsync invocations and settles every entry.
 func (e *Engine) ship(ctx context.Context, b *batch) {
-	b.runs = separateLinked(b.runs, e.multiLinked)
+	b.runs = separateLinked(b.runs, e.statLinked)
 	rootFailed := false
 	hasRoot := len(b.runs) > 0 && b.runs[len(b.runs)-1].root
 	e.mu.Lock()
@@ -338,11 +337,18 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
 		res := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, mode), listInput(r.list), e.cfg.stallAfter(mode))
 		rerr := e.resultError(res)
+		gap, why := r.linkGap, linkWhyList
+		if r.recursive && (rerr == nil || rerr.Class == ClassPartial) {
+			gap, why = e.linkGapBelow(r), linkWhyTree
+		}
 
 		e.mu.Lock()
 		rootFailed = r.root && rerr != nil
 		e.totals.BytesSent += res.bytesSent
 		members := b.members(r)
+		if gap != "" && (rerr == nil || rerr.Class == ClassPartial) {
+			e.needLinkRepair(gap, why, members)
+		}
 		whole := false
 		switch {
 		case rerr == nil:
@@ -463,6 +469,7 @@ func (e *Engine) partial(b *batch, r *run, members []*entry, res result, rerr *R
 			}
 		}
 	}
+	e.failLinked(r, probs, failed)
 	// Covered entries share their recursive ancestor's fate.
 	for _, m := range members {
 		if m.coveredBy != nil {
@@ -481,16 +488,4 @@ func (e *Engine) noteLong(p string) {
 		e.q.long[p] = &longPath{path: p, since: e.now()}
 		e.q.newLong = append(e.q.newLong, p)
 	}
-}
-
-// multiLinked tells a regular file with more than one name in the source.
-func (e *Engine) multiLinked(p string) bool {
-	if e.cfg.Source == nil {
-		return false
-	}
-	var st unix.Stat_t
-	if unix.Fstatat(int(e.cfg.Source.Fd()), p, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		return false
-	}
-	return st.Mode&unix.S_IFMT == unix.S_IFREG && st.Nlink > 1
 }

@@ -12,8 +12,11 @@ import (
 // by a full sync that started after it.
 type fullState struct {
 	reqGen, doneGen uint64
-	startGen        uint64 // the generation the running (or last) full sync meets
-	recovery        uint64 // generation asked for by an unclean start; barriers wait for it
+	startGen        uint64     // the generation the running (or last) full sync meets
+	recovery        uint64     // generation asked for by an unclean start; barriers wait for it
+	links           []linkNeed // link repairs asked for (hardlink.go)
+	linkRepairs     uint64
+	linkRetries     int
 	running         bool
 	count           uint64
 	lastDone        time.Time
@@ -30,6 +33,10 @@ type ReconcileStatus struct {
 	LastError string     `json:"last_error,omitempty"`
 	Interval  string     `json:"interval,omitempty"`
 	Next      *time.Time `json:"next,omitempty"`
+	// LinkRepair says why a full sync is pending or running to relink a
+	// hard-link group that may be split on the destination.
+	LinkRepair  string `json:"link_repair,omitempty"`
+	LinkRepairs uint64 `json:"link_repairs"` // such full syncs asked for
 }
 
 // StateReconcile is the state while a full sync other than the initial one runs.
@@ -67,6 +74,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 	e.q.fullSync = true
 	e.full.running = true
 	e.full.startGen = gen
+	why := e.linkReason(gen)
 	if initial {
 		e.initial.Running = true
 		e.state = StateInitialSync
@@ -82,7 +90,11 @@ func (e *Engine) fullSync(ctx context.Context) {
 	if initial {
 		what = "initial sync"
 	}
-	e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String())
+	if why != "" {
+		e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String(), "reason", why)
+	} else {
+		e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String())
+	}
 
 	r := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, modeFull), nil, e.cfg.stallAfter(modeFull))
 	rerr := e.resultError(r)
@@ -109,6 +121,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 		e.succeeded()
 		now := e.now()
 		e.full.doneGen = max(e.full.doneGen, gen)
+		e.pruneLinks(rerr != nil)
 		e.full.count++
 		e.full.lastDone = now
 		if e.cfg.ReconcileInterval > 0 {
@@ -179,6 +192,9 @@ func (e *Engine) reconcileStatus() ReconcileStatus {
 		LastDone:  tptr(e.full.lastDone),
 		LastError: e.full.lastErr,
 		Next:      tptr(e.full.nextAt),
+
+		LinkRepair:  e.linkReason(e.full.reqGen),
+		LinkRepairs: e.full.linkRepairs,
 	}
 	if e.cfg.ReconcileInterval > 0 {
 		s.Interval = e.cfg.ReconcileInterval.String()

@@ -100,7 +100,7 @@ func (e *Engine) barrier(limit, epoch uint64) (bool, []StuckPath) {
 	if e.fullBlocks() {
 		return false, nil
 	}
-	if len(e.splits) > 0 || e.rootRun || e.overflowBlocks(limit) {
+	if len(e.splits) > 0 || e.rootRun || e.linkBlocks(limit) || e.overflowBlocks(limit) {
 		return false, nil
 	}
 	blocked, entries := e.q.blocking(limit, func(c *entry) bool { return c.attempts > 0 && c.fail.epoch >= epoch })

@@ -36,14 +36,14 @@ func envSeed(t *testing.T) int64 {
 // rsync's hang with -H and incremental recursion (see noIncRecursive in
 // mirror/args.go).
 //
-// Hard links are left out of the mix unless MIRRORFS_HARDLINKS=1: writes
-// through any name now reach every linked name (in-place updates), but a
-// renamed name of a multiply-linked file is shipped on its own, so link
-// groups on the module can still split until a full sync (README,
-// "Guarantees and limits").
+// Hard links are part of the mix (MIRRORFS_HARDLINKS=0 leaves them out):
+// the trees must end with the same link groups. Renamed names, links into
+// new or renamed directories and the like are relinked by a whole-tree
+// reconcile the engine schedules itself (mirror/hardlink.go); sync --wait
+// waits for it.
 func TestFaultRandomOpsWithCrash(t *testing.T) {
 	seed := envSeed(t)
-	links := os.Getenv("MIRRORFS_HARDLINKS") == "1"
+	links := os.Getenv("MIRRORFS_HARDLINKS") != "0"
 	t.Logf("seed %d (replay with MIRRORFS_SEED=%d), hard links %v", seed, seed, links)
 	total := envDuration(t, "MIRRORFS_SOAK", defaultRandomPhase)
 	state := stateDirArg(t)
@@ -94,6 +94,7 @@ func TestFaultRandomOpsWithCrash(t *testing.T) {
 	t.Logf("seed %d: %d operations done, %d refused (ENOENT, ENOTEMPTY, the crash...)", seed, ops.Load(), failed.Load())
 	m2.waitReconciled(t)
 	m2.assertMirrored(t, testkit.CompareOptions{})
+	t.Logf("seed %d: %v link repair(s) after the restart", seed, linkRepairs(m2.Status(t)))
 }
 
 // opGen makes random operations in a small shared namespace, so writers

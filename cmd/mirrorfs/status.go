@@ -59,6 +59,9 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 		fmt.Fprintf(tw, "  overflow\tmore than max-pending=%d changes: directories ship recursively, a full sync is owed\n", st.MaxPending)
 	}
 	fmt.Fprintf(tw, "  initial sync\t%s\n", initialState(st.InitialSync))
+	if r := st.Reconcile.LinkRepair; r != "" {
+		fmt.Fprintf(tw, "  link repair\tfull sync pending or running: %s\n", r)
+	}
 	printRecovery(tw, st)
 	if st.LastSuccess != nil {
 		fmt.Fprintf(tw, "  last sync\t%s (%s ago)\n", st.LastSuccess.Format(time.DateTime), since(now, *st.LastSuccess))

@@ -1,0 +1,130 @@
+package tests
+
+import (
+	"os"
+	"testing"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
+)
+
+// linkCase changes hard-link groups through the mount; the module must end
+// with the same groups (TreeDiff compares them) after one sync --wait.
+type linkCase struct {
+	name    string
+	setup   func(t *testing.T, r string) // mirrored before change
+	change  func(t *testing.T, r string)
+	repairs float64 // whole-tree link repairs the change costs
+}
+
+var linkCases = []linkCase{
+	{name: "rename a linked name",
+		setup: func(t *testing.T, r string) {
+			write(t, r+"/a", "shared")
+			must(t, os.Link(r+"/a", r+"/b"))
+		},
+		change:  func(t *testing.T, r string) { must(t, os.Rename(r+"/b", r+"/c")) },
+		repairs: 1},
+	{name: "link into a new directory",
+		setup: func(t *testing.T, r string) { write(t, r+"/x", "shared") },
+		change: func(t *testing.T, r string) {
+			must(t, os.Mkdir(r+"/d", 0o755))
+			must(t, os.Link(r+"/x", r+"/d/y"))
+		},
+		repairs: 1},
+	{name: "rename a directory holding a name linked outside",
+		setup: func(t *testing.T, r string) {
+			must(t, os.Mkdir(r+"/old", 0o755))
+			write(t, r+"/old/f", "shared")
+			write(t, r+"/old/g", "alone")
+			must(t, os.Link(r+"/old/f", r+"/outside"))
+		},
+		change:  func(t *testing.T, r string) { must(t, os.Rename(r+"/old", r+"/new")) },
+		repairs: 1},
+	{name: "rename a linked name over a name linked elsewhere",
+		setup: func(t *testing.T, r string) {
+			write(t, r+"/m", "one")
+			must(t, os.Link(r+"/m", r+"/y"))
+			write(t, r+"/c", "two")
+			must(t, os.Link(r+"/c", r+"/w"))
+		},
+		change: func(t *testing.T, r string) {
+			must(t, os.Link(r+"/m", r+"/t"))
+			must(t, os.Rename(r+"/t", r+"/c"))
+			f, err := os.OpenFile(r+"/m", os.O_WRONLY|os.O_APPEND, 0)
+			must(t, err)
+			_, err = f.WriteString(" more")
+			must(t, err)
+			must(t, f.Close())
+		},
+		repairs: 1},
+	{name: "link to a group of two",
+		setup: func(t *testing.T, r string) {
+			write(t, r+"/x", "shared")
+			must(t, os.Link(r+"/x", r+"/y"))
+		},
+		change: func(t *testing.T, r string) {
+			must(t, os.Link(r+"/x", r+"/a"))
+			write(t, r+"/x", "rewritten through x")
+		},
+		repairs: 1},
+	{name: "rename a hard-linked symlink",
+		setup: func(t *testing.T, r string) {
+			must(t, os.Symlink("target", r+"/l"))
+			must(t, os.Link(r+"/l", r+"/m"))
+		},
+		change:  func(t *testing.T, r string) { must(t, os.Rename(r+"/m", r+"/n")) },
+		repairs: 1},
+	// The common cases cost no repair: a first link (both names ship
+	// together), a write through any name (in place).
+	{name: "first link, then write through it",
+		setup: func(t *testing.T, r string) { write(t, r+"/x", "alone") },
+		change: func(t *testing.T, r string) {
+			must(t, os.Link(r+"/x", r+"/y"))
+			write(t, r+"/y", "written through y")
+		}},
+	{name: "write through one of three names",
+		setup: func(t *testing.T, r string) {
+			write(t, r+"/x", "shared")
+			must(t, os.Link(r+"/x", r+"/y"))
+			must(t, os.Link(r+"/x", r+"/z"))
+		},
+		change: func(t *testing.T, r string) {
+			f, err := os.OpenFile(r+"/z", os.O_WRONLY|os.O_APPEND, 0)
+			must(t, err)
+			_, err = f.WriteString(" and more")
+			must(t, err)
+			must(t, f.Close())
+		}},
+	{name: "write a group member inside a new directory",
+		setup: func(t *testing.T, r string) { write(t, r+"/x", "shared") },
+		change: func(t *testing.T, r string) {
+			must(t, os.Mkdir(r+"/d", 0o755))
+			must(t, os.Link(r+"/x", r+"/d/y"))
+			write(t, r+"/d/y", "changed through the new name")
+		},
+		repairs: 1},
+}
+
+func TestHardLinkGroups(t *testing.T) {
+	requireE2E(t)
+	for _, tc := range linkCases {
+		t.Run(tc.name, func(t *testing.T) {
+			m := mountMirror(t, mountOptions{})
+			tc.setup(t, m.Mnt)
+			m.assertMirrored(t, testkit.CompareOptions{})
+			before := linkRepairs(m.Status(t))
+			tc.change(t, m.Mnt)
+			m.assertMirrored(t, testkit.CompareOptions{})
+			st := m.Status(t)
+			if got := linkRepairs(st) - before; got != tc.repairs {
+				t.Errorf("link repairs: %v, want %v\nstatus: %s", got, tc.repairs, st)
+			}
+		})
+	}
+}
+
+func linkRepairs(s status) float64 {
+	r, _ := s["reconcile"].(map[string]any)
+	v, _ := r["link_repairs"].(float64)
+	return v
+}
