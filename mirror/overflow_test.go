@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+	"time"
 )
 
 func TestQueueOverflowFoldsIntoDirectories(t *testing.T) {
@@ -162,4 +163,28 @@ func TestEngineOverflowConverges(t *testing.T) {
 	if !contains(h2.logs.String(), "full sync") && !contains(h2.logs.String(), "reconcile") {
 		t.Errorf("no full sync in the log:\n%s", h2.logs.String())
 	}
+}
+
+// A recursive entry requeued after a failed batch takes back the changes
+// below it that arrived while it was in flight: under a long outage they
+// would otherwise pile up beside it at every retry.
+func TestQueueRequeueRecursiveAbsorbs(t *testing.T) {
+	q := newQueue()
+	q.add(Event{Op: OpCreate, Path: "d", Dir: true}, 1, t0)
+	q.add(Event{Op: OpAttrib, Path: "x"}, 2, t0)
+	flight := q.take(t0.Add(time.Hour), pick{delay: time.Millisecond, maxDelay: time.Second})
+	for i := range 5 {
+		q.add(Event{Op: OpCreate, Path: fmt.Sprintf("d/f%d", i)}, uint64(3+i), t0.Add(time.Minute))
+	}
+	q.add(Event{Op: OpModify, Path: "x"}, 9, t0.Add(time.Minute))
+	for _, e := range flight {
+		q.requeue(e, nil)
+	}
+	if got, want := snapshot(q), []string{"d:r", "x"}; !slices.Equal(got, want) {
+		t.Errorf("after requeue: %v, want %v", got, want)
+	}
+	if d := q.get("d"); d.seq != 1 {
+		t.Errorf("d keeps its oldest change: seq %d", d.seq)
+	}
+	checkLists(t, q)
 }

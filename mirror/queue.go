@@ -452,7 +452,12 @@ func (q *queue) requeue(e *entry, f *failure) {
 	if p := q.get(e.path); p != nil {
 		q.absorb(p, e)
 		p.born = false
-		p.recursive = p.recursive || e.recursive
+		if e.recursive && !p.recursive {
+			p.recursive = true
+			if f == nil {
+				q.dropBelow(p.path, p, false)
+			}
+		}
 		if e.attempts > 0 {
 			p.attempts, p.fail = e.attempts, e.fail
 			if f != nil && p.place == placeReady {
@@ -469,6 +474,13 @@ func (q *queue) requeue(e *entry, f *failure) {
 		return
 	}
 	q.tree.ReplaceOrInsert(e)
+	if e.recursive && f == nil {
+		// Changes below it that arrived while it was in flight: it ships
+		// them again, and without this they would stay as entries of their
+		// own (under a long outage, up to max-pending of them). Not after a
+		// failure of its own: they would wait out its backoff.
+		q.dropBelow(e.path, e, false)
+	}
 	if f != nil {
 		q.backoff.pushBack(e)
 		e.place = placeBackoff
