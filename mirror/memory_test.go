@@ -20,7 +20,8 @@ func BenchmarkMillionPending(b *testing.B) {
 			b.Fatal(err)
 		}
 		dead := Destination{Kind: DestDaemon, Host: "127.0.0.1", Port: 9, Module: "m"}
-		e, err := New(Config{Source: f, Dest: dead, StateDir: b.TempDir()})
+		// No folding (overflow.go): this measures what each entry costs.
+		e, err := New(Config{Source: f, Dest: dead, StateDir: b.TempDir(), MaxPending: n})
 		if err != nil {
 			b.Fatal(err)
 		}
