@@ -200,7 +200,11 @@ func lazyUnmount(mp string) {
 	case strings.HasPrefix(typ, "fuse"):
 		exec.Command("fusermount3", "-u", "-z", mp).Run()
 	case typ != "":
-		exec.Command("umount", "-l", mp).Run() // the scratch filesystem
+		// The scratch filesystem: its image is gigabytes, do not leave it.
+		exec.Command("umount", "-l", mp).Run()
+		if base := filepath.Dir(mp); strings.HasPrefix(filepath.Base(base), "mirrorfs-scratch-") {
+			os.RemoveAll(base)
+		}
 	}
 }
 
