@@ -318,8 +318,8 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 				e.seq++
 				e.q.add(Event{Op: OpAttrib, Path: "."}, e.seq, e.now())
 			}
-			e.mu.Unlock()
 			e.broadcast()
+			e.mu.Unlock()
 		}()
 	}
 
