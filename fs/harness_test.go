@@ -2,6 +2,7 @@ package fs
 
 import (
 	"bytes"
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -57,19 +58,7 @@ func (r *recorder) waitFor(t *testing.T, what string, pred func([]Change) bool) 
 // missing /dev/fuse or fusermount3 is a broken test machine.
 func requireFuse(t *testing.T) {
 	t.Helper()
-	missing := ""
-	if _, err := os.Stat("/dev/fuse"); err != nil {
-		missing = "/dev/fuse"
-	} else if _, err := exec.LookPath("fusermount3"); err != nil {
-		missing = "fusermount3"
-	}
-	if missing == "" {
-		return
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is missing: FUSE tests cannot run (install fuse3 and load the fuse module)", missing)
-	}
-	t.Skipf("%s is missing", missing)
+	testkit.Require(t, "fuse")
 }
 
 type testMount struct {

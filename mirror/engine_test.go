@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -294,6 +295,7 @@ func TestEnginePerPathFailure(t *testing.T) {
 	h.mkdir("locked")
 	h.mustSync()
 	lockedDst := filepath.Join(dst, "locked")
+	testkit.Require(t, "chattr")
 	if out, err := command("chattr", "+i", lockedDst); err != nil {
 		t.Skipf("chattr +i not supported here: %v %s", err, out)
 	}

@@ -1,7 +1,7 @@
 package mirror
 
 import (
-	"os"
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 	osexec "os/exec"
 	"testing"
 )
@@ -9,14 +9,7 @@ import (
 // requireRsync fails under CI (never skips there) and skips elsewhere.
 func requireRsync(t *testing.T) string {
 	t.Helper()
-	p, err := osexec.LookPath("rsync")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("rsync is required for this test but was not found in PATH: install rsync 3.1.0 or newer")
-		}
-		t.Skip("rsync not installed")
-	}
-	return p
+	return testkit.RequireTool(t, "rsync")
 }
 
 func command(name string, args ...string) ([]byte, error) {

@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
-# Installs the system packages mirrorfs and its tests need, when missing.
-# Debian/Ubuntu as root: apt-get. Elsewhere: says what to install.
+# Installs the system packages mirrorfs, its tests, the benchmark's smoke test
+# and the demo call, when missing. Debian/Ubuntu as root: apt-get. Elsewhere:
+# says what to install.
+#
+# One line per program: "command package". internal/testkit's tool table
+# (testkit.Require) names the same programs; TestDepsScriptCoversTools keeps
+# the two in step.
 set -euo pipefail
 
+tools='
+rsync           rsync
+fusermount3     fuse3
+inotifywait     inotify-tools
+setfattr        attr
+getfattr        attr
+setfacl         acl
+getfacl         acl
+systemd-analyze systemd
+lsyncd          lsyncd
+fio             fio
+ip              iproute2
+mkfs.ext4       e2fsprogs
+chattr          e2fsprogs
+losetup         mount
+setpriv         util-linux
+make            make
+git             git
+tar             tar
+'
+
 need=()
-command -v rsync >/dev/null 2>&1 || need+=(rsync)
-command -v fusermount3 >/dev/null 2>&1 || need+=(fuse3)
-command -v inotifywait >/dev/null 2>&1 || need+=(inotify-tools)
-command -v setfattr >/dev/null 2>&1 || need+=(attr)
-# systemd-analyze verifies the shipped unit (tests/systemd_test.go); installing
-# the package does not make systemd PID 1.
-command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)
-# The benchmark's peers and load generator (its smoke test runs in make test).
-command -v lsyncd >/dev/null 2>&1 || need+=(lsyncd)
-command -v fio >/dev/null 2>&1 || need+=(fio)
-# ip: the network-cut test runs the daemon in a network namespace.
-command -v ip >/dev/null 2>&1 || need+=(iproute2)
+while read -r cmd pkg; do
+	[[ -n ${cmd:-} ]] || continue
+	command -v "$cmd" >/dev/null 2>&1 && continue
+	[[ " ${need[*]} " == *" $pkg "* ]] || need+=("$pkg")
+done <<<"$tools"
 
 if ((${#need[@]} == 0)); then
 	exit 0

@@ -78,9 +78,7 @@ func unprivilegedRsync(t *testing.T) string {
 	t.Helper()
 	real, err := exec.LookPath("rsync")
 	must(t, err)
-	if _, err := exec.LookPath("setpriv"); err != nil {
-		t.Fatal("setpriv is missing: apt-get install -y util-linux")
-	}
+	testkit.Require(t, "setpriv")
 	w := filepath.Join(t.TempDir(), "rsync-as-nobody")
 	script := `#!/bin/sh
 for a; do

@@ -43,6 +43,7 @@ type opCase struct {
 	opts   testkit.CompareOptions
 	daemon testkit.DaemonOptions
 	check  func(t *testing.T, module string) // extra assertions on the module
+	tools  []string                          // programs the case runs (testkit.Tools)
 }
 
 func exists(t *testing.T, path string) bool {
@@ -302,7 +303,8 @@ var opCases = []opCase{
 			run(t, "setfacl", "-d", "-m", "u:1234:rx", r+"/d")
 			write(t, r+"/d/inherits", "i")
 		},
-		opts: testkit.CompareOptions{ACLs: true}},
+		opts:  testkit.CompareOptions{ACLs: true},
+		tools: []string{"setfacl"}},
 	{name: "editor pattern",
 		setup: func(t *testing.T, r string) { write(t, r+"/doc.txt", "version 1\n") },
 		change: func(t *testing.T, r string) {
@@ -378,6 +380,7 @@ func TestOperations(t *testing.T) {
 	requireE2E(t)
 	for _, tc := range opCases {
 		t.Run(tc.name, func(t *testing.T) {
+			testkit.Require(t, tc.tools...)
 			m := mountMirror(t, mountOptions{Args: tc.args, DaemonOpts: tc.daemon})
 			if tc.setup != nil {
 				tc.setup(t, m.Mnt)

@@ -19,27 +19,13 @@ import (
 
 const unitFile = "../dist/mirrorfs@.service"
 
-// requireTool skips, or fails under CI=true, when a tool is missing.
-func requireTool(t *testing.T, name, pkg string) string {
-	t.Helper()
-	path, err := exec.LookPath(name)
-	if err != nil {
-		msg := fmt.Sprintf("%s is not installed: apt-get install -y %s", name, pkg)
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("%s (CI=true: missing prerequisites fail instead of skipping)", msg)
-		}
-		t.Skip(msg)
-	}
-	return path
-}
-
 // TestMakeInstall installs into a scratch PREFIX and SBINDIR, as a packager
 // would: the binary, both mount helper links and the unit, whose ExecStart
 // follows PREFIX. systemd-analyze verify accepts the installed unit for an
 // instance; make uninstall removes everything again.
 func TestMakeInstall(t *testing.T) {
-	requireTool(t, "make", "make")
-	analyze := requireTool(t, "systemd-analyze", "systemd")
+	testkit.Require(t, "make")
+	analyze := testkit.RequireTool(t, "systemd-analyze")
 	root := t.TempDir()
 	prefix, sbin := filepath.Join(root, "usr"), filepath.Join(root, "sbin")
 	vars := []string{"PREFIX=" + prefix, "SBINDIR=" + sbin, "BIN=" + filepath.Join(root, "build", "mirrorfs")}

@@ -2,7 +2,6 @@ package testkit
 
 import (
 	"errors"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,21 +96,6 @@ func TestDaemonCustomDirAndExtraOptions(t *testing.T) {
 	}
 }
 
-func TestRequireUnknown(t *testing.T) {
-	if _, ok := prerequisites["fuse"]; !ok {
-		t.Fatal("fuse prerequisite missing")
-	}
-	for name, check := range prerequisites {
-		msg := check()
-		if msg != "" && !strings.Contains(msg, ":") {
-			t.Errorf("%s: message %q does not say how to fix it", name, msg)
-		}
-	}
-	if msg := checkBinary("no-such-tool-xyz", "some-pkg")(); msg != "no-such-tool-xyz is not installed: apt-get install -y some-pkg" {
-		t.Errorf("message = %q", msg)
-	}
-}
-
 // The article's "use chroot = no" rewrites symlink targets on the daemon
 // side; UseChroot carries them verbatim. This pins the behaviour the e2e
 // tests and the user documentation rely on.
@@ -141,33 +125,6 @@ func TestDaemonSymlinkSanitizing(t *testing.T) {
 			if got, err := os.Readlink(filepath.Join(d.Dir, name)); err != nil || got != want {
 				t.Errorf("use chroot=%v: %s -> %q (%v), want %q", tc.chroot, name, got, err, want)
 			}
-		}
-	}
-}
-
-// recorder captures how Require ends a test without ending this one.
-type recorder struct {
-	testing.TB
-	fatal, skip string
-}
-
-func (r *recorder) Helper()                        {}
-func (r *recorder) Fatalf(format string, a ...any) { r.fatal = fmt.Sprintf(format, a...) }
-func (r *recorder) Skip(a ...any)                  { r.skip = fmt.Sprint(a...) }
-
-func TestRequireCIFailsInsteadOfSkipping(t *testing.T) {
-	prerequisites["test-missing"] = checkBinary("no-such-tool-xyz", "some-pkg")
-	defer delete(prerequisites, "test-missing")
-	for _, ci := range []string{"true", ""} {
-		t.Setenv("CI", ci)
-		r := &recorder{TB: t}
-		Require(r, "test-missing")
-		const want = "no-such-tool-xyz is not installed: apt-get install -y some-pkg"
-		if ci == "true" && (!strings.Contains(r.fatal, want) || r.skip != "") {
-			t.Errorf("CI=true: fatal %q skip %q, want a failure naming the package", r.fatal, r.skip)
-		}
-		if ci == "" && (r.skip != want || r.fatal != "") {
-			t.Errorf("CI unset: fatal %q skip %q, want a skip", r.fatal, r.skip)
 		}
 	}
 }

@@ -4,32 +4,70 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sort"
 	"testing"
 
 	"golang.org/x/sys/unix"
 )
 
+// Tools maps every program a test runs to the Debian package that provides
+// it. scripts/deps.sh installs the same list (TestDepsScriptCoversTools).
+var Tools = map[string]string{
+	"rsync":           "rsync",
+	"fusermount3":     "fuse3",
+	"inotifywait":     "inotify-tools",
+	"setfattr":        "attr",
+	"getfattr":        "attr",
+	"setfacl":         "acl",
+	"getfacl":         "acl",
+	"systemd-analyze": "systemd",
+	"lsyncd":          "lsyncd",
+	"fio":             "fio",
+	"ip":              "iproute2",
+	"mkfs.ext4":       "e2fsprogs",
+	"chattr":          "e2fsprogs",
+	"losetup":         "mount",
+	"setpriv":         "util-linux",
+	"make":            "make",
+	"git":             "git",
+	"tar":             "tar",
+}
+
+// ToolNames is Tools' keys, sorted.
+func ToolNames() []string {
+	names := make([]string, 0, len(Tools))
+	for n := range Tools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
 // prerequisite checks one thing a test needs; it returns "" when present or
 // a message that names what is missing and how to install it.
 type prerequisite func() string
 
-var prerequisites = map[string]prerequisite{
-	"fuse":        checkFuse,
-	"rsync":       checkBinary("rsync", "rsync"),
-	"inotifywait": checkBinary("inotifywait", "inotify-tools"),
-	"root":        checkRoot,
-	"ip":          checkBinary("ip", "iproute2"),
+// conditions are the prerequisites that are not a program on PATH.
+var conditions = map[string]prerequisite{
+	"fuse": checkFuse,
+	"root": checkRoot,
 }
 
 // Require skips the test when a prerequisite is missing, or fails it when
 // CI=true: on CI a missing tool is a broken runner, not a reason to pass.
-// Known names: "fuse", "rsync", "inotifywait", "root", "ip".
+// A name is "fuse" (/dev/fuse and fusermount3), "root", or a program from
+// Tools.
 func Require(t testing.TB, what ...string) {
 	t.Helper()
 	for _, w := range what {
-		check, ok := prerequisites[w]
+		check, ok := conditions[w]
 		if !ok {
-			t.Fatalf("testkit.Require: unknown prerequisite %q", w)
+			pkg, known := Tools[w]
+			if !known {
+				t.Fatalf("testkit.Require: %q is neither a condition nor in testkit.Tools (add it there and to scripts/deps.sh)", w)
+				return
+			}
+			check = checkBinary(w, pkg)
 		}
 		if msg := check(); msg != "" {
 			if os.Getenv("CI") == "true" {
@@ -37,14 +75,23 @@ func Require(t testing.TB, what ...string) {
 			} else {
 				t.Skip(msg)
 			}
+			return
 		}
 	}
+}
+
+// RequireTool is Require for one program, returning its path.
+func RequireTool(t testing.TB, name string) string {
+	t.Helper()
+	Require(t, name)
+	p, _ := exec.LookPath(name)
+	return p
 }
 
 func checkBinary(name, pkg string) prerequisite {
 	return func() string {
 		if _, err := exec.LookPath(name); err != nil {
-			return fmt.Sprintf("%s is not installed: apt-get install -y %s", name, pkg)
+			return fmt.Sprintf("%s is not installed: apt-get install -y %s (or run scripts/deps.sh)", name, pkg)
 		}
 		return ""
 	}
@@ -56,10 +103,7 @@ func checkFuse() string {
 		return fmt.Sprintf("/dev/fuse cannot be opened (%v): load the fuse module (modprobe fuse) or run the container with --device /dev/fuse", err)
 	}
 	unix.Close(fd)
-	if msg := checkBinary("fusermount3", "fuse3")(); msg != "" {
-		return msg
-	}
-	return ""
+	return checkBinary("fusermount3", Tools["fusermount3"])()
 }
 
 func checkRoot() string {

@@ -41,7 +41,7 @@ func ScratchFS(t testing.TB, opts ScratchFSOptions) string {
 func MountScratchFS(opts ScratchFSOptions) (mnt string, cleanup func() error, err error) {
 	for _, tool := range []string{"mkfs.ext4", "losetup"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			return "", nil, fmt.Errorf("scratch filesystem: %s is not installed: apt-get install -y e2fsprogs mount", tool)
+			return "", nil, fmt.Errorf("scratch filesystem: %s is not installed: apt-get install -y %s", tool, Tools[tool])
 		}
 	}
 	if opts.Size == 0 {

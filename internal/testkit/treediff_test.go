@@ -1,6 +1,7 @@
 package testkit
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -48,108 +49,101 @@ func TestTreeDiffDetects(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	must := func(err error) {
-		t.Helper()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
 	old := time.Date(2001, 2, 3, 4, 5, 6, 123456789, time.UTC)
 
 	tests := []struct {
 		name   string
-		change func(b string)
+		change func(t *testing.T, b string)
 		opts   CompareOptions
 		want   string // substring of one difference; "" means no difference
 	}{
-		{"missing", func(b string) { must(os.Remove(b + "/small.txt")) }, CompareOptions{}, `"small.txt": only in a (file)`},
-		{"missing dir", func(b string) { must(os.RemoveAll(b + "/d1/d2")) }, CompareOptions{IgnoreDirMtime: true}, `"d1/d2": only in a (directory)`},
-		{"extra", func(b string) { must(os.WriteFile(b+"/extra", nil, 0o644)) }, CompareOptions{IgnoreRootMtime: true}, `"extra": only in b (file)`},
-		{"type", func(b string) { must(os.Remove(b + "/empty")); must(os.Mkdir(b+"/empty", 0o644)) }, CompareOptions{}, "type differs: a is file, b is directory"},
-		{"mode", func(b string) { must(os.Chmod(b+"/small.txt", 0o600)) }, CompareOptions{}, "mode differs: a 0644"},
-		{"setuid", func(b string) { must(os.Chmod(b+"/setuid", 0o755)) }, CompareOptions{}, `"setuid": mode differs: a 6755`},
-		{"sticky", func(b string) { must(os.Chmod(b+"/sticky", 0o777)) }, CompareOptions{}, `"sticky": mode differs: a 1777`},
-		{"uid", func(b string) { must(os.Lchown(b+"/owned", 1, -1)) }, CompareOptions{}, "uid differs: a 1234, b 1"},
-		{"gid", func(b string) { must(os.Lchown(b+"/owned", -1, 2)) }, CompareOptions{}, "gid differs: a 5678, b 2"},
-		{"owner ignored", func(b string) { must(os.Lchown(b+"/owned", 1, 2)) }, CompareOptions{IgnoreOwner: true}, ""},
-		{"symlink owner", func(b string) { must(os.Lchown(b+"/link-rel", 0, 0)) }, CompareOptions{}, `"link-rel": uid differs`},
-		{"mtime 1ns", func(b string) { must(os.Chtimes(b+"/small.txt", old, old.Add(time.Nanosecond))) }, CompareOptions{}, "mtime differs: a 981173106.123456789, b 981173106.123456790"},
-		{"dir mtime", func(b string) { must(os.Chtimes(b+"/d1/d2/d3", old, old.Add(time.Second))) }, CompareOptions{}, `"d1/d2/d3": mtime differs`},
-		{"dir mtime below a second", func(b string) { must(os.Chtimes(b+"/d1/d2/d3", old, old.Add(time.Millisecond))) }, CompareOptions{}, ""},
-		{"dir mtime exact", func(b string) { must(os.Chtimes(b+"/d1/d2/d3", old, old.Add(time.Millisecond))) }, CompareOptions{ExactSpecialMtime: true}, `"d1/d2/d3": mtime differs`},
-		{"dir mtime ignored", func(b string) { must(os.Chtimes(b+"/d1/d2/d3", old, old.Add(time.Second))) }, CompareOptions{IgnoreDirMtime: true}, ""},
-		{"root mtime", func(b string) { must(os.Chtimes(b, old, old)) }, CompareOptions{}, `".": mtime differs`},
-		{"root mtime ignored", func(b string) { must(os.Chtimes(b, old, old)) }, CompareOptions{IgnoreRootMtime: true}, ""},
-		{"root mode ignored", func(b string) { must(os.Chmod(b, 0o700)) }, CompareOptions{IgnoreRootMode: true}, ""},
-		{"size", func(b string) {
-			keep(b+"/small.txt", func() { must(os.WriteFile(b+"/small.txt", []byte("longer content\n!"), 0o644)) })
+		{"missing", func(t *testing.T, b string) { must(t, os.Remove(b + "/small.txt")) }, CompareOptions{}, `"small.txt": only in a (file)`},
+		{"missing dir", func(t *testing.T, b string) { must(t, os.RemoveAll(b + "/d1/d2")) }, CompareOptions{IgnoreDirMtime: true}, `"d1/d2": only in a (directory)`},
+		{"extra", func(t *testing.T, b string) { must(t, os.WriteFile(b+"/extra", nil, 0o644)) }, CompareOptions{IgnoreRootMtime: true}, `"extra": only in b (file)`},
+		{"type", func(t *testing.T, b string) { must(t, os.Remove(b + "/empty")); must(t, os.Mkdir(b+"/empty", 0o644)) }, CompareOptions{}, "type differs: a is file, b is directory"},
+		{"mode", func(t *testing.T, b string) { must(t, os.Chmod(b+"/small.txt", 0o600)) }, CompareOptions{}, "mode differs: a 0644"},
+		{"setuid", func(t *testing.T, b string) { must(t, os.Chmod(b+"/setuid", 0o755)) }, CompareOptions{}, `"setuid": mode differs: a 6755`},
+		{"sticky", func(t *testing.T, b string) { must(t, os.Chmod(b+"/sticky", 0o777)) }, CompareOptions{}, `"sticky": mode differs: a 1777`},
+		{"uid", func(t *testing.T, b string) { must(t, os.Lchown(b+"/owned", 1, -1)) }, CompareOptions{}, "uid differs: a 1234, b 1"},
+		{"gid", func(t *testing.T, b string) { must(t, os.Lchown(b+"/owned", -1, 2)) }, CompareOptions{}, "gid differs: a 5678, b 2"},
+		{"owner ignored", func(t *testing.T, b string) { must(t, os.Lchown(b+"/owned", 1, 2)) }, CompareOptions{IgnoreOwner: true}, ""},
+		{"symlink owner", func(t *testing.T, b string) { must(t, os.Lchown(b+"/link-rel", 0, 0)) }, CompareOptions{}, `"link-rel": uid differs`},
+		{"mtime 1ns", func(t *testing.T, b string) { must(t, os.Chtimes(b+"/small.txt", old, old.Add(time.Nanosecond))) }, CompareOptions{}, "mtime differs: a 981173106.123456789, b 981173106.123456790"},
+		{"dir mtime", func(t *testing.T, b string) { must(t, os.Chtimes(b+"/d1/d2/d3", old, old.Add(time.Second))) }, CompareOptions{}, `"d1/d2/d3": mtime differs`},
+		{"dir mtime below a second", func(t *testing.T, b string) { must(t, os.Chtimes(b+"/d1/d2/d3", old, old.Add(time.Millisecond))) }, CompareOptions{}, ""},
+		{"dir mtime exact", func(t *testing.T, b string) { must(t, os.Chtimes(b+"/d1/d2/d3", old, old.Add(time.Millisecond))) }, CompareOptions{ExactSpecialMtime: true}, `"d1/d2/d3": mtime differs`},
+		{"dir mtime ignored", func(t *testing.T, b string) { must(t, os.Chtimes(b+"/d1/d2/d3", old, old.Add(time.Second))) }, CompareOptions{IgnoreDirMtime: true}, ""},
+		{"root mtime", func(t *testing.T, b string) { must(t, os.Chtimes(b, old, old)) }, CompareOptions{}, `".": mtime differs`},
+		{"root mtime ignored", func(t *testing.T, b string) { must(t, os.Chtimes(b, old, old)) }, CompareOptions{IgnoreRootMtime: true}, ""},
+		{"root mode ignored", func(t *testing.T, b string) { must(t, os.Chmod(b, 0o700)) }, CompareOptions{IgnoreRootMode: true}, ""},
+		{"size", func(t *testing.T, b string) {
+			keep(b+"/small.txt", func() { must(t, os.WriteFile(b+"/small.txt", []byte("longer content\n!"), 0o644)) })
 		}, CompareOptions{}, "size differs: a 15, b 16"},
-		{"content", func(b string) {
+		{"content", func(t *testing.T, b string) {
 			keep(b+"/d1/big.bin", func() {
 				f, err := os.OpenFile(b+"/d1/big.bin", os.O_WRONLY, 0)
-				must(err)
+				must(t, err)
 				_, err = f.WriteAt([]byte{0xAA}, 2<<20+5)
-				must(err)
-				must(f.Close())
+				must(t, err)
+				must(t, f.Close())
 			})
 		}, CompareOptions{}, "content differs from byte 2097157"},
-		{"symlink target", func(b string) {
-			must(os.Remove(b + "/link-rel"))
-			must(os.Symlink("smal1.txt", b+"/link-rel"))
-			must(os.Lchown(b+"/link-rel", 4321, 8765))
-			must(lutimes(b+"/link-rel", old))
+		{"symlink target", func(t *testing.T, b string) {
+			must(t, os.Remove(b + "/link-rel"))
+			must(t, os.Symlink("smal1.txt", b+"/link-rel"))
+			must(t, os.Lchown(b+"/link-rel", 4321, 8765))
+			must(t, lutimes(b+"/link-rel", old))
 		}, CompareOptions{}, `symlink target differs: a "small.txt", b "smal1.txt"`},
-		{"symlink mtime", func(b string) { must(lutimes(b+"/link-dangling", old)) }, CompareOptions{}, `"link-dangling": mtime differs`},
-		{"device", func(b string) {
+		{"symlink mtime", func(t *testing.T, b string) { must(t, lutimes(b+"/link-dangling", old)) }, CompareOptions{}, `"link-dangling": mtime differs`},
+		{"device", func(t *testing.T, b string) {
 			keep(b+"/chardev", func() {
-				must(os.Remove(b + "/chardev"))
-				must(unix.Mknod(b+"/chardev", unix.S_IFCHR|0o600, int(unix.Mkdev(1, 5))))
+				must(t, os.Remove(b + "/chardev"))
+				must(t, unix.Mknod(b+"/chardev", unix.S_IFCHR|0o600, int(unix.Mkdev(1, 5))))
 			})
 		}, CompareOptions{}, "device differs: a 1:3, b 1:5"},
-		{"fifo became file", func(b string) { must(os.Remove(b + "/fifo")); must(os.WriteFile(b+"/fifo", nil, 0o640)) }, CompareOptions{}, "type differs: a is fifo, b is file"},
-		{"hard link broken", func(b string) {
+		{"fifo became file", func(t *testing.T, b string) { must(t, os.Remove(b + "/fifo")); must(t, os.WriteFile(b+"/fifo", nil, 0o640)) }, CompareOptions{}, "type differs: a is fifo, b is file"},
+		{"hard link broken", func(t *testing.T, b string) {
 			keep(b+"/d1/hard-b", func() {
 				data, err := os.ReadFile(b + "/hard-a")
-				must(err)
-				must(os.Remove(b + "/d1/hard-b"))
-				must(os.WriteFile(b+"/d1/hard-b", data, 0o644))
+				must(t, err)
+				must(t, os.Remove(b + "/d1/hard-b"))
+				must(t, os.WriteFile(b+"/d1/hard-b", data, 0o644))
 			})
 		}, CompareOptions{IgnoreDirMtime: true}, `hard-link group differs: a links ["d1/hard-b" "hard-a"]`},
-		{"hard link broken ignored", func(b string) {
+		{"hard link broken ignored", func(t *testing.T, b string) {
 			keep(b+"/d1/hard-b", func() {
 				data, err := os.ReadFile(b + "/hard-a")
-				must(err)
-				must(os.Remove(b + "/d1/hard-b"))
-				must(os.WriteFile(b+"/d1/hard-b", data, 0o644))
+				must(t, err)
+				must(t, os.Remove(b + "/d1/hard-b"))
+				must(t, os.WriteFile(b+"/d1/hard-b", data, 0o644))
 			})
 		}, CompareOptions{IgnoreDirMtime: true, IgnoreHardLinks: true}, ""},
-		{"hard link added", func(b string) {
-			must(os.Remove(b + "/d1/d2/d3/deep.txt"))
-			must(os.Link(b+"/hard-a", b+"/d1/d2/d3/deep.txt"))
+		{"hard link added", func(t *testing.T, b string) {
+			must(t, os.Remove(b + "/d1/d2/d3/deep.txt"))
+			must(t, os.Link(b+"/hard-a", b+"/d1/d2/d3/deep.txt"))
 		}, CompareOptions{IgnoreDirMtime: true}, `b links ["d1/d2/d3/deep.txt" "d1/hard-b" "hard-a"]`},
-		{"xattr value", func(b string) { must(unix.Setxattr(b+"/small.txt", "user.color", []byte("red"), 0)) }, CompareOptions{Xattrs: true}, `xattr user.color differs: a "blue", b "red"`},
-		{"xattr removed", func(b string) { must(unix.Removexattr(b+"/d1", "user.note")) }, CompareOptions{Xattrs: true}, `"d1": xattr user.note only in a`},
-		{"xattr added on fifo", func(b string) { must(unix.Setxattr(b+"/sticky", "user.x", []byte("1"), 0)) }, CompareOptions{Xattrs: true}, "xattr user.x only in b"},
-		{"acl", func(b string) {
-			if out, err := exec.Command("setfacl", "-m", "u:1234:r", b+"/small.txt").CombinedOutput(); err != nil {
-				t.Skipf("setfacl: %v %s", err, out)
-			}
-			must(lutimes(b+"/small.txt", old))
+		{"xattr value", func(t *testing.T, b string) { must(t, unix.Setxattr(b+"/small.txt", "user.color", []byte("red"), 0)) }, CompareOptions{Xattrs: true}, `xattr user.color differs: a "blue", b "red"`},
+		{"xattr removed", func(t *testing.T, b string) { must(t, unix.Removexattr(b+"/d1", "user.note")) }, CompareOptions{Xattrs: true}, `"d1": xattr user.note only in a`},
+		{"xattr added on fifo", func(t *testing.T, b string) { must(t, unix.Setxattr(b+"/sticky", "user.x", []byte("1"), 0)) }, CompareOptions{Xattrs: true}, "xattr user.x only in b"},
+		{"acl", func(t *testing.T, b string) {
+			must(t, setfacl(b + "/small.txt"))
+			must(t, lutimes(b+"/small.txt", old))
 		}, CompareOptions{ACLs: true}, `"small.txt": xattr system.posix_acl_access only in b`},
-		{"acl ignored", func(b string) {
-			if out, err := exec.Command("setfacl", "-m", "u:1234:r", b+"/small.txt").CombinedOutput(); err != nil {
-				t.Skipf("setfacl: %v %s", err, out)
-			}
+		{"acl ignored", func(t *testing.T, b string) {
+			must(t, setfacl(b + "/small.txt"))
 		}, CompareOptions{Xattrs: true}, ""},
-		{"xattr ignored", func(b string) { must(unix.Setxattr(b+"/small.txt", "user.color", []byte("red"), 0)) }, CompareOptions{}, ""},
-		{"odd name", func(b string) { must(os.Rename(b+"/names/new\nline", b+"/names/new\nline2")) }, CompareOptions{IgnoreDirMtime: true}, `"names/new\nline": only in a`},
-		{"non-utf8 name", func(b string) { must(os.Remove(b + "/names/not-utf8-\xff\xfe")) }, CompareOptions{IgnoreDirMtime: true}, `"names/not-utf8-\xff\xfe": only in a`},
-		{"excluded", func(b string) { must(os.RemoveAll(b + "/d1/d2")) }, CompareOptions{IgnoreDirMtime: true, Exclude: func(rel string) bool { return rel == "d1/d2" }}, ""},
+		{"xattr ignored", func(t *testing.T, b string) { must(t, unix.Setxattr(b+"/small.txt", "user.color", []byte("red"), 0)) }, CompareOptions{}, ""},
+		{"odd name", func(t *testing.T, b string) { must(t, os.Rename(b+"/names/new\nline", b+"/names/new\nline2")) }, CompareOptions{IgnoreDirMtime: true}, `"names/new\nline": only in a`},
+		{"non-utf8 name", func(t *testing.T, b string) { must(t, os.Remove(b + "/names/not-utf8-\xff\xfe")) }, CompareOptions{IgnoreDirMtime: true}, `"names/not-utf8-\xff\xfe": only in a`},
+		{"excluded", func(t *testing.T, b string) { must(t, os.RemoveAll(b + "/d1/d2")) }, CompareOptions{IgnoreDirMtime: true, Exclude: func(rel string) bool { return rel == "d1/d2" }}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			if tc.opts.ACLs || strings.HasPrefix(tc.name, "acl") {
+				Require(t, "setfacl")
+			}
 			b := copyTree(t, a)
-			tc.change(b)
+			tc.change(t, b)
 			diffs := TreeDiff(a, b, tc.opts)
 			if tc.want == "" {
 				if len(diffs) != 0 {
@@ -250,5 +244,20 @@ func TestSnapshotExact(t *testing.T) {
 	}
 	if d := TreeDiff(a, snap, CompareOptions{}); len(d) == 0 {
 		t.Fatal("snapshot follows the original?")
+	}
+}
+
+// setfacl grants uid 1234 read access, which adds system.posix_acl_access.
+func setfacl(path string) error {
+	if out, err := exec.Command("setfacl", "-m", "u:1234:r", path).CombinedOutput(); err != nil {
+		return fmt.Errorf("setfacl %s: %w: %s", path, err, out)
+	}
+	return nil
+}
+
+func must(t *testing.T, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
 	}
 }
