@@ -6,7 +6,7 @@ PREFIX  ?= /usr/local
 GOFLAGS ?=
 TESTFLAGS ?= -count=1 -timeout 25m
 
-.PHONY: all build deps test unit e2e vet fmt run clean
+.PHONY: all build deps test race unit e2e vet fmt run clean
 
 all: build
 
@@ -20,9 +20,18 @@ vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt would change:"; gofmt -l .; exit 1; }
 
-# The whole suite: unit tests, real FUSE mounts, a real rsync daemon on 127.0.0.1.
+# The whole suite: unit tests, real FUSE mounts, a real rsync daemon on
+# 127.0.0.1; then the race detector over every package's own tests and over
+# an e2e subset that runs a -race build of the binary (tests/race_test.go).
+RACE_E2E ?= ^(TestOperations|TestHardLinkGroups|TestUnmountDuringBurst|TestDaemonShutdownFlushesQueue|TestDaemonOutage|TestFaultVanishingFile)$$
 test: deps vet build
 	$(GO) test $(TESTFLAGS) ./...
+	$(GO) test -race $(TESTFLAGS) $$($(GO) list ./... | grep -v '/tests')
+	$(GO) test -race $(TESTFLAGS) -run '$(RACE_E2E)' ./tests
+
+race: deps vet
+	$(GO) test -race $(TESTFLAGS) $$($(GO) list ./... | grep -v '/tests')
+	$(GO) test -race $(TESTFLAGS) -run '$(RACE_E2E)' ./tests
 
 unit: vet
 	$(GO) test $(TESTFLAGS) ./config/... ./control/... ./mirror/... ./cmd/...

@@ -25,7 +25,11 @@ func buildAndRun(m *testing.M) int {
 	}
 	defer os.RemoveAll(dir)
 	mirrorfsBin = filepath.Join(dir, "mirrorfs")
-	build := exec.Command("go", "build", "-o", mirrorfsBin, "../cmd/mirrorfs")
+	args := []string{"build", "-o", mirrorfsBin}
+	if raceBuild {
+		args = append(args, "-race")
+	}
+	build := exec.Command("go", append(args, "../cmd/mirrorfs")...)
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "tests: go build ../cmd/mirrorfs failed:", err)

@@ -19,6 +19,9 @@ import (
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
+// raceReport is how the race detector starts a report on stderr.
+const raceReport = "WARNING: DATA RACE"
+
 // Bounds for convergence, generous because CI machines stall; never speeds.
 const (
 	mountTimeout = 30 * time.Second
@@ -242,6 +245,9 @@ func runMirrorfs(t *testing.T, env []string, args ...string) (stdout, stderr str
 	if ctx.Err() != nil {
 		t.Fatalf("mirrorfs %s did not return within %v", quoteArgs(args), syncTimeout+30*time.Second)
 	}
+	if strings.Contains(errb.String(), raceReport) {
+		t.Errorf("mirrorfs %s: the race detector reported a data race:\n%s", quoteArgs(args), errb.String())
+	}
 	return out.String(), errb.String(), code
 }
 
@@ -385,6 +391,9 @@ func (m *Mirror) cleanup(t *testing.T) {
 	}
 	if fstype, _ := mountType(m.Mnt); strings.HasPrefix(fstype, "fuse") {
 		t.Errorf("cleanup: %s is still mounted", m.Mnt)
+	}
+	if strings.Contains(m.logText(), raceReport) {
+		t.Errorf("cleanup: the race detector reported a data race in mirrorfs (log below)")
 	}
 	if t.Failed() {
 		t.Logf("mirrorfs log (%s):\n%s", m.Log, m.logText())
