@@ -1,7 +1,7 @@
 package config
 
 import (
-	"github.com/mirrorfs/mirrorfs/changelog"
+	"github.com/mirrorfs/mirrorfs/internal/changelog"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 

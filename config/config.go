@@ -3,7 +3,7 @@ package config
 import (
 	"time"
 
-	"github.com/mirrorfs/mirrorfs/changelog"
+	"github.com/mirrorfs/mirrorfs/internal/changelog"
 )
 
 // Config is the complete set of options of one mirrorfs mount.

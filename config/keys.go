@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/mirrorfs/mirrorfs/changelog"
+	"github.com/mirrorfs/mirrorfs/internal/changelog"
 )
 
 // Kind is how an option's value is written.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -89,41 +90,41 @@ func TestBadInput(t *testing.T) {
 		codes []int // acceptable exit codes; the first is the documented one
 		want  string
 	}{
-		{"missing --dest", func(mnt string) []string { return []string{"mount", "--password-file", pass, mnt} }, []int{2}, "dest"},
+		{"missing --dest", func(mnt string) []string { return []string{"mount", "--password-file", pass, mnt} }, []int{exitcode.Usage}, "dest"},
 		{"unknown option", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "--bogus-option", mnt}
-		}, []int{2}, "bogus-option"},
+		}, []int{exitcode.Usage}, "bogus-option"},
 		{"unknown -o option", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "-o", "frobnicate=1", mnt}
-		}, []int{2}, "frobnicate"},
+		}, []int{exitcode.Usage}, "frobnicate"},
 		{"bad --delay", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "--delay", "soon", mnt}
-		}, []int{2}, "delay"},
+		}, []int{exitcode.Usage}, "delay"},
 		{"bad --dest scheme", func(mnt string) []string {
 			return []string{"mount", "--dest", "http://127.0.0.1/backup", "--password-file", pass, mnt}
-		}, []int{2}, "dest"},
-		{"missing mountpoint argument", func(string) []string { return []string{"mount", "--dest", d.URL(), "--password-file", pass} }, []int{2}, "MOUNTPOINT"},
-		{"unknown command", func(mnt string) []string { return []string{"mountt", mnt} }, []int{2}, "mountt"},
+		}, []int{exitcode.Usage}, "dest"},
+		{"missing mountpoint argument", func(string) []string { return []string{"mount", "--dest", d.URL(), "--password-file", pass} }, []int{exitcode.Usage}, "MOUNTPOINT"},
+		{"unknown command", func(mnt string) []string { return []string{"mountt", mnt} }, []int{exitcode.Usage}, "mountt"},
 		{"nonexistent mountpoint", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass, mnt + "/does-not-exist"}
-		}, []int{3}, "does-not-exist"},
-		{"mountpoint is a file", func(string) []string { return []string{"mount", "--dest", d.URL(), "--password-file", pass, file} }, []int{3}, "a-file"},
-		{"unknown module", func(mnt string) []string { return []string{"mount", "--dest", badModule, "--password-file", pass, mnt} }, []int{4}, "nosuchmodule"},
+		}, []int{exitcode.Mount}, "does-not-exist"},
+		{"mountpoint is a file", func(string) []string { return []string{"mount", "--dest", d.URL(), "--password-file", pass, file} }, []int{exitcode.Mount}, "a-file"},
+		{"unknown module", func(mnt string) []string { return []string{"mount", "--dest", badModule, "--password-file", pass, mnt} }, []int{exitcode.Dest}, "nosuchmodule"},
 		{"wrong password", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", wrongPass, mnt}
-		}, []int{4}, "password"},
+		}, []int{exitcode.Dest}, "password"},
 		{"password file mode 0644", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", openPass, mnt}
-		}, []int{4}, "open.pass"},
+		}, []int{exitcode.Dest}, "open.pass"},
 		{"missing password file", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass + ".missing", mnt}
-		}, []int{4, 2}, "missing"},
+		}, []int{exitcode.Dest, exitcode.Usage}, "missing"},
 		{"missing --source directory", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "--source", mnt + "/no-such-source", mnt}
-		}, []int{3}, "no-such-source"},
-		{"status of a plain directory", func(mnt string) []string { return []string{"status", "--json", mnt} }, []int{6}, ""},
-		{"sync of a plain directory", func(mnt string) []string { return []string{"sync", "--wait", mnt} }, []int{6}, ""},
-		{"unmount of a plain directory", func(mnt string) []string { return []string{"unmount", mnt} }, []int{6}, ""},
+		}, []int{exitcode.Mount}, "no-such-source"},
+		{"status of a plain directory", func(mnt string) []string { return []string{"status", "--json", mnt} }, []int{exitcode.NotRunning}, ""},
+		{"sync of a plain directory", func(mnt string) []string { return []string{"sync", "--wait", mnt} }, []int{exitcode.NotRunning}, ""},
+		{"unmount of a plain directory", func(mnt string) []string { return []string{"unmount", mnt} }, []int{exitcode.NotRunning}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -169,7 +170,7 @@ func TestMountBusy(t *testing.T) {
 	m.Sync(t)
 	stderr, code := runMountExpectingFailure(t, m.env(), "",
 		"mount", "--dest", m.Daemon.URL(), "--password-file", m.Daemon.PasswordFile, m.Mnt)
-	if code != 3 {
+	if code != exitcode.Mount {
 		t.Errorf("second mount: exit %d, want 3; stderr: %s", code, stderr)
 	}
 	checkOneLineError(t, stderr)
@@ -191,14 +192,14 @@ func TestStaleMount(t *testing.T) {
 	}
 	stderr, code := runMountExpectingFailure(t, m.env(), "",
 		"mount", "--dest", m.Daemon.URL(), "--password-file", m.Daemon.PasswordFile, m.Mnt)
-	if code != 3 {
+	if code != exitcode.Mount {
 		t.Errorf("mount over a stale mount: exit %d, want 3; stderr: %s", code, stderr)
 	}
 	checkOneLineError(t, stderr)
 	if !strings.Contains(stderr, "fusermount") && !strings.Contains(stderr, "umount") {
 		t.Errorf("stale-mount error should say how to clear it (fusermount3 -u / umount): %s", stderr)
 	}
-	if _, _, code := m.cli(t, "status", m.Mnt); code != 6 {
+	if _, _, code := m.cli(t, "status", m.Mnt); code != exitcode.NotRunning {
 		t.Errorf("status of a dead mirrorfs: exit %d, want 6", code)
 	}
 	exec.Command("fusermount3", "-u", "-z", m.Mnt).Run()

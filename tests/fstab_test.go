@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,7 +157,7 @@ func TestFstabErrors(t *testing.T) {
 			if fstype, _ := mountType(mnt); fstype != "" {
 				t.Errorf("%s mounted (%s) after a failed mount", mnt, fstype)
 			}
-			if _, errOut, code := runMirrorfs(t, helperEnv(runDir), "status", mnt); code != 6 {
+			if _, errOut, code := runMirrorfs(t, helperEnv(runDir), "status", mnt); code != exitcode.NotRunning {
 				t.Errorf("mirrorfs status after a failed mount: exit %d, want 6 (nothing running): %s", code, errOut)
 			}
 		})

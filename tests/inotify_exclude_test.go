@@ -2,6 +2,7 @@ package tests
 
 import (
 	"errors"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -65,7 +66,7 @@ func TestInotifyExclude(t *testing.T) {
 
 	// A bad pattern is refused before mounting, naming the RE2 limit.
 	_, errOut, code := runMirrorfs(t, m.env(), "mount", "--dest", m.Daemon.URL(), "--exclude", `(a)\1`, t.TempDir())
-	if code != 2 || !strings.Contains(errOut, "backreferences") {
+	if code != exitcode.Usage || !strings.Contains(errOut, "backreferences") {
 		t.Errorf("mount with a backreference: exit %d, %s; want exit 2 naming backreferences", code, errOut)
 	}
 }

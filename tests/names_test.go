@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"path/filepath"
 	"strings"
@@ -61,7 +62,7 @@ func TestLongPath(t *testing.T) {
 	must(t, os.Mkdir(m.Mnt+"/after-dir", 0o755))
 
 	code, stderr := m.SyncCode(t, syncTimeout)
-	if code != 7 {
+	if code != exitcode.Sync {
 		t.Errorf("sync --wait with an unmirrorable path: exit %d, want 7 (sync incomplete); stderr: %s", code, stderr)
 	}
 	if !strings.HasPrefix(stderr, "mirrorfs: ") || !strings.Contains(stderr, "000-ddd") {
@@ -91,7 +92,7 @@ func TestLongPath(t *testing.T) {
 	// Later changes keep flowing.
 	write(t, m.Mnt+"/later", "l")
 	must(t, os.Remove(m.Mnt+"/before"))
-	if code, stderr := m.SyncCode(t, syncTimeout); code != 7 {
+	if code, stderr := m.SyncCode(t, syncTimeout); code != exitcode.Sync {
 		t.Errorf("second sync: exit %d, want 7: %s", code, stderr)
 	}
 	testkit.AssertTreesEqual(t, m.Mnt, m.Daemon.Dir, testkit.CompareOptions{Exclude: long})

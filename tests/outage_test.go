@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"path/filepath"
 	"strings"
@@ -186,13 +187,13 @@ func TestUnmountWithDaemonDown(t *testing.T) {
 	writeMany(t, m.Mnt, "pending", 5)
 	m.waitFailing(t, "")
 	out, code := m.Unmount(t)
-	if code != 5 {
+	if code != exitcode.Flush {
 		t.Errorf("mirrorfs unmount with the daemon down: exit %d, want 5 (flush incomplete); output: %s", code, out)
 	}
 	if !strings.Contains(out, "pending") && !strings.Contains(out, "5") {
 		t.Errorf("unmount output should say what is still pending: %s", out)
 	}
-	if ec := m.Wait(t); ec != 5 {
+	if ec := m.Wait(t); ec != exitcode.Flush {
 		t.Errorf("mirrorfs mount exit %d after an incomplete flush, want 5", ec)
 	}
 	if fstype, _ := mountType(m.Mnt); fstype != "" {

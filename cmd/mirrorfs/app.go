@@ -2,13 +2,14 @@ package main
 
 import (
 	"errors"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorfs/mirrorfs/control"
+	"github.com/mirrorfs/mirrorfs/internal/control"
 )
 
 var version = "0.1.0-dev"
@@ -58,7 +59,7 @@ func unknownCommand(c *cli.Context) error {
 	for _, cmd := range c.App.VisibleCommands() {
 		names = append(names, cmd.Name)
 	}
-	return codef(exitUsage, "unknown command %q: the commands are %s (see `mirrorfs --help`)", c.Args().First(), strings.Join(names, ", "))
+	return codef(exitcode.Usage, "unknown command %q: the commands are %s (see `mirrorfs --help`)", c.Args().First(), strings.Join(names, ", "))
 }
 
 func usageError(c *cli.Context, err error, _ bool) error {
@@ -66,7 +67,7 @@ func usageError(c *cli.Context, err error, _ bool) error {
 	if c != nil && c.Command != nil && c.Command.Name != "" {
 		name += " " + c.Command.Name
 	}
-	return codef(exitUsage, "%v (see `%s --help`)", err, name)
+	return codef(exitcode.Usage, "%v (see `%s --help`)", err, name)
 }
 
 func run(args []string, stderr io.Writer) int {

@@ -1,7 +1,8 @@
 package main
 
 import (
-	"github.com/mirrorfs/mirrorfs/changelog"
+	"github.com/mirrorfs/mirrorfs/internal/changelog"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -18,7 +19,7 @@ func (in *instance) setupChanges(ecfg *mirror.Config) error {
 	in.changes = &changeHooks{}
 	x, err := mirror.NewExclude(nonEmpty(in.cfg.Exclude), nonEmpty(in.cfg.ExcludeI))
 	if err != nil {
-		return withCode(exitUsage, err)
+		return withCode(exitcode.Usage, err)
 	}
 	ecfg.Exclude, in.changes.exclude = x, x
 	opts := changelog.Options{
@@ -35,7 +36,7 @@ func (in *instance) setupChanges(ecfg *mirror.Config) error {
 	}
 	l, err := changelog.New(opts)
 	if err != nil {
-		return withCode(exitUsage, err)
+		return withCode(exitcode.Usage, err)
 	}
 	in.changes.clog = l
 	ecfg.OnShipped = l.Shipped

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"path/filepath"
 	"strings"
@@ -11,8 +12,8 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfs/mirrorfs/config"
-	"github.com/mirrorfs/mirrorfs/control"
-	"github.com/mirrorfs/mirrorfs/doctor"
+	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/doctor"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -36,16 +37,16 @@ func runCheck(c *cli.Context) error {
 	}
 	cfg, err := config.Load(strings.Join(c.StringSlice("o"), ","), flags)
 	if err != nil {
-		return withCode(exitUsage, err)
+		return withCode(exitcode.Usage, err)
 	}
 	if c.NArg() > 1 {
-		return codef(exitUsage, "too many arguments %q: usage `mirrorfs check [options] [MOUNTPOINT]`", c.Args().Slice())
+		return codef(exitcode.Usage, "too many arguments %q: usage `mirrorfs check [options] [MOUNTPOINT]`", c.Args().Slice())
 	}
 	var mp string
 	var served *statusView
 	if c.NArg() == 1 {
 		if mp, err = filepath.Abs(c.Args().First()); err != nil {
-			return codef(exitUsage, "mountpoint: %v", err)
+			return codef(exitcode.Usage, "mountpoint: %v", err)
 		}
 		var st statusView
 		if resp, err := call(c, mp, control.Request{Cmd: "status"}, &st); err == nil && resp.OK {
@@ -59,10 +60,10 @@ func runCheck(c *cli.Context) error {
 		}
 	}
 	if cfg.Dest == "" {
-		return codef(exitUsage, "no destination: give --dest (and --password-file), or the MOUNTPOINT of a running mirrorfs")
+		return codef(exitcode.Usage, "no destination: give --dest (and --password-file), or the MOUNTPOINT of a running mirrorfs")
 	}
 	if err := cfg.Validate(); err != nil {
-		return withCode(exitUsage, err)
+		return withCode(exitcode.Usage, err)
 	}
 	checks := runChecks(c, cfg, mp, served)
 	if c.Bool("json") {
@@ -75,7 +76,7 @@ func runCheck(c *cli.Context) error {
 		printChecks(c.App.Writer, checks)
 	}
 	if n := doctor.Failed(checks); n > 0 {
-		return codef(exitInternal, "%d check(s) failed", n)
+		return codef(exitcode.Internal, "%d check(s) failed", n)
 	}
 	return nil
 }

@@ -5,17 +5,18 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorfs/mirrorfs/control"
+	"github.com/mirrorfs/mirrorfs/internal/control"
 )
 
 func mountpointArg(c *cli.Context) (string, error) {
 	if c.NArg() != 1 {
-		return "", codef(exitUsage, "expected one MOUNTPOINT argument, got %d (see `mirrorfs %s --help`)", c.NArg(), c.Command.Name)
+		return "", codef(exitcode.Usage, "expected one MOUNTPOINT argument, got %d (see `mirrorfs %s --help`)", c.NArg(), c.Command.Name)
 	}
 	return filepath.Abs(c.Args().First())
 }
@@ -35,13 +36,13 @@ func call(c *cli.Context, mp string, req control.Request, out any) (control.Resp
 	}
 	if err != nil {
 		if errors.Is(err, control.ErrNotRunning) {
-			return resp, withCode(exitNotRunning, err)
+			return resp, withCode(exitcode.NotRunning, err)
 		}
-		return resp, withCode(exitInternal, err)
+		return resp, withCode(exitcode.Internal, err)
 	}
 	if out != nil && len(resp.Data) > 0 {
 		if err := json.Unmarshal(resp.Data, out); err != nil {
-			return resp, codef(exitInternal, "unreadable answer from mirrorfs on %s: %v", mp, err)
+			return resp, codef(exitcode.Internal, "unreadable answer from mirrorfs on %s: %v", mp, err)
 		}
 	}
 	return resp, nil
@@ -105,9 +106,9 @@ func syncCommand() *cli.Command {
 func codeExit(code string) int {
 	switch code {
 	case "pending":
-		return exitFlush
+		return exitcode.Flush
 	case "stuck":
-		return exitSync
+		return exitcode.Sync
 	}
-	return exitInternal
+	return exitcode.Internal
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"log/slog"
 	"os"
@@ -52,14 +53,14 @@ func daemonize(c *cli.Context, cfg config.Config) (*daemon, error) {
 func detach(cfg config.Config, stderr io.Writer) error {
 	devnull, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
-		return withCode(exitInternal, err)
+		return withCode(exitcode.Internal, err)
 	}
 	defer devnull.Close()
 	out := devnull
 	if cfg.LogFile != "" {
 		f, err := openLogFile(cfg.LogFile)
 		if err != nil {
-			return withCode(exitUsage, err)
+			return withCode(exitcode.Usage, err)
 		}
 		defer f.Close()
 		out = f
@@ -68,7 +69,7 @@ func detach(cfg config.Config, stderr io.Writer) error {
 	}
 	r, w, err := os.Pipe()
 	if err != nil {
-		return withCode(exitInternal, fmt.Errorf("cannot create the readiness pipe: %w", err))
+		return withCode(exitcode.Internal, fmt.Errorf("cannot create the readiness pipe: %w", err))
 	}
 	defer r.Close()
 	exe, err := os.Executable()
@@ -88,7 +89,7 @@ func detach(cfg config.Config, stderr io.Writer) error {
 	err = cmd.Start()
 	w.Close()
 	if err != nil {
-		return withCode(exitInternal, fmt.Errorf("cannot start the background mirrorfs: %w", err))
+		return withCode(exitcode.Internal, fmt.Errorf("cannot start the background mirrorfs: %w", err))
 	}
 	line, _ := bufio.NewReader(io.LimitReader(r, 64<<10)).ReadString('\n')
 	line = strings.TrimSuffix(line, "\n")
@@ -105,11 +106,11 @@ func detach(cfg config.Config, stderr io.Writer) error {
 		where = "see " + cfg.LogFile
 	}
 	if werr != nil {
-		return codef(exitInternal, "background mirrorfs failed before the mount was ready: %v (%s, or mount with -o foreground)", werr, where)
+		return codef(exitcode.Internal, "background mirrorfs failed before the mount was ready: %v (%s, or mount with -o foreground)", werr, where)
 	}
 	code := state.ExitCode()
 	if code <= 0 {
-		code = exitInternal
+		code = exitcode.Internal
 	}
 	return codef(code, "background mirrorfs ended (%s) before the mount was ready (%s, or mount with -o foreground)", state, where)
 }
@@ -121,12 +122,12 @@ func detachedChild(fd string, cfg config.Config) (*daemon, error) {
 	os.Unsetenv(readyFDEnv)
 	n, err := strconv.Atoi(fd)
 	if err != nil || n < 3 {
-		return nil, codef(exitInternal, "%s=%q: not a descriptor number", readyFDEnv, fd)
+		return nil, codef(exitcode.Internal, "%s=%q: not a descriptor number", readyFDEnv, fd)
 	}
 	unix.CloseOnExec(n) // rsync and other children must not hold the parent waiting
 	d := &daemon{detached: true, ready: os.NewFile(uintptr(n), "readiness pipe")}
 	if err := os.Chdir("/"); err != nil {
-		return nil, d.reportReady(withCode(exitInternal, err))
+		return nil, d.reportReady(withCode(exitcode.Internal, err))
 	}
 	return d, nil
 }
@@ -150,7 +151,7 @@ func (d *daemon) logger(cfg config.Config, stderr io.Writer) (*slog.Logger, erro
 		d.log = newLogger(cfg.LogLevel, stderr)
 	}
 	if err != nil {
-		return nil, d.reportReady(withCode(exitUsage, err))
+		return nil, d.reportReady(withCode(exitcode.Usage, err))
 	}
 	return d.log, nil
 }
@@ -191,7 +192,7 @@ func (d *daemon) exit(err error) error {
 // formatReadyError writes "CODE MESSAGE\n", the message on one line as
 // report() prints it.
 func formatReadyError(err error) string {
-	code := exitInternal
+	code := exitcode.Internal
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code = ee.code

@@ -11,10 +11,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mirrorfs/mirrorfs/audit"
-	"github.com/mirrorfs/mirrorfs/doctor"
 	"github.com/mirrorfs/mirrorfs/fs"
-	"github.com/mirrorfs/mirrorfs/stats"
+	"github.com/mirrorfs/mirrorfs/internal/audit"
+	"github.com/mirrorfs/mirrorfs/internal/doctor"
+	"github.com/mirrorfs/mirrorfs/internal/stats"
 )
 
 // diagnostics are a mount's views beside the mirror itself: per-event

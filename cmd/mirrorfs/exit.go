@@ -5,18 +5,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
-)
 
-// Exit codes are stable: scripts and mount(8) rely on them.
-const (
-	exitOK         = 0
-	exitInternal   = 1 // unexpected failure, or a missing tool (rsync)
-	exitUsage      = 2 // bad command line, option or config file
-	exitMount      = 3 // mountpoint missing, busy, stale; FUSE unavailable
-	exitDest       = 4 // destination refused us: auth, unknown module, bad password file
-	exitFlush      = 5 // changes still pending when the process had to exit
-	exitNotRunning = 6 // no mirrorfs serves that mountpoint
-	exitSync       = 7 // sync finished but some paths cannot be mirrored
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 // exitError carries the exit code for an error up to run().
@@ -46,9 +36,9 @@ func codef(code int, format string, a ...any) error {
 // report prints err as one line and returns its exit code.
 func report(w io.Writer, err error) int {
 	if err == nil {
-		return exitOK
+		return exitcode.OK
 	}
-	code := exitInternal
+	code := exitcode.Internal
 	var ee *exitError
 	if errors.As(err, &ee) {
 		code = ee.code

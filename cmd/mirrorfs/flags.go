@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"path/filepath"
 	"strconv"
 
@@ -42,7 +43,7 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 	for _, o := range c.StringSlice("o") {
 		opts, err := config.ParseMountOptions(o)
 		if err != nil {
-			return cfg, withCode(exitUsage, err)
+			return cfg, withCode(exitcode.Usage, err)
 		}
 		mountOpts = append(mountOpts, opts...)
 	}
@@ -59,24 +60,24 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 	if file != "" {
 		opts, err := config.ParseFile(file)
 		if err != nil {
-			return cfg, withCode(exitUsage, err)
+			return cfg, withCode(exitcode.Usage, err)
 		}
 		if err := cfg.Apply(opts); err != nil {
-			return cfg, withCode(exitUsage, err)
+			return cfg, withCode(exitcode.Usage, err)
 		}
 	}
 	if err := cfg.Apply(rest); err != nil {
-		return cfg, withCode(exitUsage, err)
+		return cfg, withCode(exitcode.Usage, err)
 	}
 	if err := cfg.Apply(flagOptions(c)); err != nil {
-		return cfg, withCode(exitUsage, err)
+		return cfg, withCode(exitcode.Usage, err)
 	}
 
 	if err := positionals(c, &cfg); err != nil {
 		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
-		return cfg, withCode(exitUsage, err)
+		return cfg, withCode(exitcode.Usage, err)
 	}
 	return cfg, nil
 }
@@ -115,19 +116,19 @@ func positionals(c *cli.Context, cfg *config.Config) error {
 		}
 		cfg.Mountpoint = args[1]
 	case 0:
-		return codef(exitUsage, "no mountpoint given: usage `mirrorfs mount --dest DEST [options] MOUNTPOINT`")
+		return codef(exitcode.Usage, "no mountpoint given: usage `mirrorfs mount --dest DEST [options] MOUNTPOINT`")
 	default:
-		return codef(exitUsage, "too many arguments %q: usage `mirrorfs mount --dest DEST [options] MOUNTPOINT`", args)
+		return codef(exitcode.Usage, "too many arguments %q: usage `mirrorfs mount --dest DEST [options] MOUNTPOINT`", args)
 	}
 	mp, err := filepath.Abs(cfg.Mountpoint)
 	if err != nil {
-		return codef(exitUsage, "mountpoint %q: %v", cfg.Mountpoint, err)
+		return codef(exitcode.Usage, "mountpoint %q: %v", cfg.Mountpoint, err)
 	}
 	cfg.Mountpoint = mp
 	if cfg.Source != "" {
 		src, err := filepath.Abs(cfg.Source)
 		if err != nil {
-			return codef(exitUsage, "source %q: %v", cfg.Source, err)
+			return codef(exitcode.Usage, "source %q: %v", cfg.Source, err)
 		}
 		cfg.Source = src
 	}

@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"time"
 
-	"github.com/mirrorfs/mirrorfs/audit"
-	"github.com/mirrorfs/mirrorfs/control"
-	"github.com/mirrorfs/mirrorfs/doctor"
+	"github.com/mirrorfs/mirrorfs/internal/audit"
+	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/doctor"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -100,9 +101,9 @@ func controlCode(err error) error {
 		return err
 	}
 	switch ee.code {
-	case exitFlush:
+	case exitcode.Flush:
 		return control.WithCode("pending", err)
-	case exitSync:
+	case exitcode.Sync:
 		return control.WithCode("stuck", err)
 	}
 	return err

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"path/filepath"
 	"strings"
@@ -75,14 +76,14 @@ func mountHelperArgs(args []string) ([]string, error) {
 			i = len(args)
 		case a == "-o" || a == "-t" || a == "-N":
 			if i+1 >= len(args) {
-				return nil, codef(exitUsage, "mount helper: %s needs a value", a)
+				return nil, codef(exitcode.Usage, "mount helper: %s needs a value", a)
 			}
 			i++
 			switch a {
 			case "-o":
 				out = append(out, "-o", args[i])
 			case "-N":
-				return nil, codef(exitUsage, "mount helper: -N %s: mounting in another namespace is not supported (run mount inside that namespace instead)", args[i])
+				return nil, codef(exitcode.Usage, "mount helper: -N %s: mounting in another namespace is not supported (run mount inside that namespace instead)", args[i])
 			} // -t TYPE: the type is what brought mount(8) here.
 		case strings.HasPrefix(a, "-o"):
 			out = append(out, "-o", a[2:])
@@ -94,17 +95,17 @@ func mountHelperArgs(args []string) ([]string, error) {
 					out = append(out, "--"+fakeFlag)
 				case 's', 'n', 'v': // sloppy, no mtab, verbose: nothing to do for mirrorfs
 				default:
-					return nil, codef(exitUsage, "mount helper: unknown flag -%c in %q (mount(8) passes -s -f -n -v -o OPTIONS -t TYPE; put mirrorfs options into -o)", f, a)
+					return nil, codef(exitcode.Usage, "mount helper: unknown flag -%c in %q (mount(8) passes -s -f -n -v -o OPTIONS -t TYPE; put mirrorfs options into -o)", f, a)
 				}
 			}
 		case strings.HasPrefix(a, "--"):
-			return nil, codef(exitUsage, "mount helper: unknown flag %q (put mirrorfs options into -o, e.g. -o %s)", a, strings.TrimPrefix(a, "--"))
+			return nil, codef(exitcode.Usage, "mount helper: unknown flag %q (put mirrorfs options into -o, e.g. -o %s)", a, strings.TrimPrefix(a, "--"))
 		default:
 			pos = append(pos, a)
 		}
 	}
 	if len(pos) != 2 {
-		return nil, codef(exitUsage, "mount helper: expected SOURCE MOUNTPOINT, got %d argument(s) %q (usage: %s SOURCE MOUNTPOINT -o dest=DEST[,OPTIONS])", len(pos), pos, filepath.Base(args[0]))
+		return nil, codef(exitcode.Usage, "mount helper: expected SOURCE MOUNTPOINT, got %d argument(s) %q (usage: %s SOURCE MOUNTPOINT -o dest=DEST[,OPTIONS])", len(pos), pos, filepath.Base(args[0]))
 	}
 	return append(append(out, "--"), pos...), nil
 }

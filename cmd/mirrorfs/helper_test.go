@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"reflect"
 	"strings"
@@ -79,8 +80,8 @@ func TestHelperArgs(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("helperArgs(%q) error = %v, want one containing %q", tc.in, err, tc.err)
 				}
-				if code := report(io.Discard, err); code != exitUsage {
-					t.Errorf("exit code %d, want %d", code, exitUsage)
+				if code := report(io.Discard, err); code != exitcode.Usage {
+					t.Errorf("exit code %d, want %d", code, exitcode.Usage)
 				}
 				return
 			}
@@ -187,8 +188,8 @@ func TestHelperCommandLines(t *testing.T) {
 				if err == nil || !strings.Contains(err.Error(), tc.err) {
 					t.Fatalf("%q: error = %v, want one containing %q", tc.argv, err, tc.err)
 				}
-				if code := report(io.Discard, err); code != exitUsage {
-					t.Errorf("exit code %d, want %d", code, exitUsage)
+				if code := report(io.Discard, err); code != exitcode.Usage {
+					t.Errorf("exit code %d, want %d", code, exitcode.Usage)
 				}
 				return
 			}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"log/slog"
 	"os"
@@ -32,12 +33,12 @@ func setupJournal(cfg config.Config, ecfg *mirror.Config) error {
 	sum := sha256.Sum256([]byte(mp))
 	dir := filepath.Join(cfg.StateDir, hex.EncodeToString(sum[:8]))
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return codef(exitUsage, "cannot create the state directory %s: %v; choose another with --state-dir, or state-dir=none to run without a journal", dir, err)
+		return codef(exitcode.Usage, "cannot create the state directory %s: %v; choose another with --state-dir, or state-dir=none to run without a journal", dir, err)
 	}
 	name := filepath.Join(dir, "mountpoint")
 	if old, err := os.ReadFile(name); err != nil || !bytes.Equal(old, []byte(mp+"\n")) {
 		if err := os.WriteFile(name, []byte(mp+"\n"), 0o600); err != nil {
-			return codef(exitUsage, "cannot write to the state directory %s: %v", dir, err)
+			return codef(exitcode.Usage, "cannot write to the state directory %s: %v", dir, err)
 		}
 	}
 	ecfg.StateDir = dir
@@ -55,12 +56,12 @@ func clearStale(mp string, log *slog.Logger) error {
 		if err := unix.Unmount(mp, unix.MNT_DETACH); err != nil {
 			out, ferr := exec.Command("fusermount3", "-u", "-z", mp).CombinedOutput()
 			if ferr != nil {
-				return codef(exitMount, "cannot clear the stale mount at %s: %v (fusermount3: %v %s); unmount it by hand with `umount -l %s`", mp, err, ferr, bytes.TrimSpace(out), mp)
+				return codef(exitcode.Mount, "cannot clear the stale mount at %s: %v (fusermount3: %v %s); unmount it by hand with `umount -l %s`", mp, err, ferr, bytes.TrimSpace(out), mp)
 			}
 		}
 		log.Warn("cleared a stale mount left by a crashed mirrorfs (lazy unmount)", "mountpoint", mp)
 	}
-	return codef(exitMount, "mountpoint %s is still a stale mount after clearing 8 of them: run `umount -l %s` until it is gone", mp, mp)
+	return codef(exitcode.Mount, "mountpoint %s is still a stale mount after clearing 8 of them: run `umount -l %s` until it is gone", mp, mp)
 }
 
 // printRecovery adds the journal's view to `mirrorfs status`.

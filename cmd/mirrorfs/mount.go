@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"log/slog"
 	"os"
 	"time"
@@ -12,8 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mirrorfs/mirrorfs/config"
-	"github.com/mirrorfs/mirrorfs/control"
 	"github.com/mirrorfs/mirrorfs/fs"
+	"github.com/mirrorfs/mirrorfs/internal/control"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -67,15 +68,15 @@ type instance struct {
 // data directory: every check that can fail runs before the mount.
 func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logger) (*instance, error) {
 	if _, err := mirror.RsyncVersion(ctx, cfg.Rsync); err != nil {
-		return nil, withCode(exitInternal, err)
+		return nil, withCode(exitcode.Internal, err)
 	}
 	dest, err := mirror.ParseDestination(cfg.Dest)
 	if err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, withCode(exitcode.Usage, err)
 	}
 	if cfg.PasswordFile != "" {
 		if err := mirror.CheckPasswordFile(cfg.PasswordFile); err != nil {
-			return nil, withCode(exitDest, err)
+			return nil, withCode(exitcode.Dest, err)
 		}
 	}
 	if cfg.Force {
@@ -84,7 +85,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		}
 	}
 	if err := fs.CheckMountpoint(cfg.Mountpoint); err != nil {
-		return nil, withCode(exitMount, err)
+		return nil, withCode(exitcode.Mount, err)
 	}
 	source := cfg.Source
 	if source == "" {
@@ -92,7 +93,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	}
 	backing, err := openBacking(source)
 	if err != nil {
-		return nil, withCode(exitMount, err)
+		return nil, withCode(exitcode.Mount, err)
 	}
 	inst := &instance{
 		cfg:     cfg,
@@ -133,14 +134,14 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		return nil, err
 	}
 	if inst.engine, err = mirror.New(ecfg); err != nil {
-		return nil, withCode(exitUsage, err)
+		return nil, withCode(exitcode.Usage, err)
 	}
 	if err := probe(ctx, ecfg, log); err != nil {
 		return nil, err
 	}
 	inst.setupDiagnostics(source) // before the control socket: status reads it
 	if inst.ctl, err = control.Listen(runDir, cfg.Mountpoint, inst, log); err != nil {
-		return nil, withCode(exitMount, err)
+		return nil, withCode(exitcode.Mount, err)
 	}
 	inst.mount, err = fs.New(fs.Options{
 		Backing:       backing,
@@ -153,7 +154,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		Logger:        log,
 	})
 	if err != nil {
-		return nil, withCode(exitMount, err)
+		return nil, withCode(exitcode.Mount, err)
 	}
 	ok = true
 	inst.startAudit()
@@ -175,7 +176,7 @@ func probe(ctx context.Context, ecfg mirror.Config, log *slog.Logger) error {
 		log.Warn("destination unreachable; changes will queue and ship when it is back", "dest", ecfg.Dest.String(), "err", err)
 		return nil
 	}
-	return withCode(exitDest, err)
+	return withCode(exitcode.Dest, err)
 }
 
 func openBacking(dir string) (*os.File, error) {

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"net"
 	"path/filepath"
 	"strings"
@@ -58,9 +59,9 @@ func TestReadyReport(t *testing.T) {
 		code     int
 		parsedOK bool
 	}{
-		{codef(exitDest, "password file /p is accessible by group or others"), "4 password file /p is accessible by group or others\n", exitDest, true},
-		{errors.New("two\nlines"), "1 two; lines\n", exitInternal, true},
-		{withCode(exitMount, fmt.Errorf("mount: %w", errors.New("busy"))), "3 mount: busy\n", exitMount, true},
+		{codef(exitcode.Dest, "password file /p is accessible by group or others"), "4 password file /p is accessible by group or others\n", exitcode.Dest, true},
+		{errors.New("two\nlines"), "1 two; lines\n", exitcode.Internal, true},
+		{withCode(exitcode.Mount, fmt.Errorf("mount: %w", errors.New("busy"))), "3 mount: busy\n", exitcode.Mount, true},
 	}
 	for _, tc := range tests {
 		line := formatReadyError(tc.err)

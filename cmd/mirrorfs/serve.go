@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"os/signal"
 	"strings"
@@ -62,11 +63,11 @@ func (in *instance) serve() error {
 	in.final = rep
 	switch {
 	case rep.Pending > 0:
-		in.finalErr = codef(exitFlush, "%d change(s) not shipped before exit: %s — they are still in the data directory; the next mount's initial sync ships them", rep.Pending, rep.Error)
+		in.finalErr = codef(exitcode.Flush, "%d change(s) not shipped before exit: %s — they are still in the data directory; the next mount's initial sync ships them", rep.Pending, rep.Error)
 	case len(rep.Stuck) > 0:
-		in.finalErr = codef(exitSync, "%d path(s) could not be mirrored: %q (see the log)", len(rep.Stuck), firstN(rep.Stuck, 5))
+		in.finalErr = codef(exitcode.Sync, "%d path(s) could not be mirrored: %q (see the log)", len(rep.Stuck), firstN(rep.Stuck, 5))
 	case rep.Error != "":
-		in.finalErr = codef(exitFlush, "flush incomplete: %s", rep.Error)
+		in.finalErr = codef(exitcode.Flush, "flush incomplete: %s", rep.Error)
 	}
 	close(in.done)
 	// Let a waiting `mirrorfs unmount` receive the report before the socket goes.

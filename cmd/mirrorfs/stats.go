@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"path/filepath"
 	"strings"
@@ -11,9 +12,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorfs/mirrorfs/control"
 	"github.com/mirrorfs/mirrorfs/fs"
-	"github.com/mirrorfs/mirrorfs/stats"
+	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/stats"
 )
 
 // statsTop is how many paths the control command returns; --top cuts it.
@@ -71,7 +72,7 @@ func statsCommand() *cli.Command {
 				return err
 			}
 			if !resp.OK {
-				return codef(exitInternal, "stats of %s: %s", mp, resp.Error)
+				return codef(exitcode.Internal, "stats of %s: %s", mp, resp.Error)
 			}
 			if n := c.Int("top"); n >= 0 && len(snap.Paths) > n {
 				snap.Paths = snap.Paths[:n]

@@ -4,13 +4,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"text/tabwriter"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorfs/mirrorfs/control"
+	"github.com/mirrorfs/mirrorfs/internal/control"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -31,7 +32,7 @@ func statusCommand() *cli.Command {
 				return err
 			}
 			if !resp.OK {
-				return codef(exitInternal, "status of %s: %s", mp, resp.Error)
+				return codef(exitcode.Internal, "status of %s: %s", mp, resp.Error)
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)

@@ -57,10 +57,10 @@ func TestTreeDiffDetects(t *testing.T) {
 		opts   CompareOptions
 		want   string // substring of one difference; "" means no difference
 	}{
-		{"missing", func(t *testing.T, b string) { must(t, os.Remove(b + "/small.txt")) }, CompareOptions{}, `"small.txt": only in a (file)`},
-		{"missing dir", func(t *testing.T, b string) { must(t, os.RemoveAll(b + "/d1/d2")) }, CompareOptions{IgnoreDirMtime: true}, `"d1/d2": only in a (directory)`},
+		{"missing", func(t *testing.T, b string) { must(t, os.Remove(b+"/small.txt")) }, CompareOptions{}, `"small.txt": only in a (file)`},
+		{"missing dir", func(t *testing.T, b string) { must(t, os.RemoveAll(b+"/d1/d2")) }, CompareOptions{IgnoreDirMtime: true}, `"d1/d2": only in a (directory)`},
 		{"extra", func(t *testing.T, b string) { must(t, os.WriteFile(b+"/extra", nil, 0o644)) }, CompareOptions{IgnoreRootMtime: true}, `"extra": only in b (file)`},
-		{"type", func(t *testing.T, b string) { must(t, os.Remove(b + "/empty")); must(t, os.Mkdir(b+"/empty", 0o644)) }, CompareOptions{}, "type differs: a is file, b is directory"},
+		{"type", func(t *testing.T, b string) { must(t, os.Remove(b+"/empty")); must(t, os.Mkdir(b+"/empty", 0o644)) }, CompareOptions{}, "type differs: a is file, b is directory"},
 		{"mode", func(t *testing.T, b string) { must(t, os.Chmod(b+"/small.txt", 0o600)) }, CompareOptions{}, "mode differs: a 0644"},
 		{"setuid", func(t *testing.T, b string) { must(t, os.Chmod(b+"/setuid", 0o755)) }, CompareOptions{}, `"setuid": mode differs: a 6755`},
 		{"sticky", func(t *testing.T, b string) { must(t, os.Chmod(b+"/sticky", 0o777)) }, CompareOptions{}, `"sticky": mode differs: a 1777`},
@@ -89,7 +89,7 @@ func TestTreeDiffDetects(t *testing.T) {
 			})
 		}, CompareOptions{}, "content differs from byte 2097157"},
 		{"symlink target", func(t *testing.T, b string) {
-			must(t, os.Remove(b + "/link-rel"))
+			must(t, os.Remove(b+"/link-rel"))
 			must(t, os.Symlink("smal1.txt", b+"/link-rel"))
 			must(t, os.Lchown(b+"/link-rel", 4321, 8765))
 			must(t, lutimes(b+"/link-rel", old))
@@ -97,16 +97,19 @@ func TestTreeDiffDetects(t *testing.T) {
 		{"symlink mtime", func(t *testing.T, b string) { must(t, lutimes(b+"/link-dangling", old)) }, CompareOptions{}, `"link-dangling": mtime differs`},
 		{"device", func(t *testing.T, b string) {
 			keep(b+"/chardev", func() {
-				must(t, os.Remove(b + "/chardev"))
+				must(t, os.Remove(b+"/chardev"))
 				must(t, unix.Mknod(b+"/chardev", unix.S_IFCHR|0o600, int(unix.Mkdev(1, 5))))
 			})
 		}, CompareOptions{}, "device differs: a 1:3, b 1:5"},
-		{"fifo became file", func(t *testing.T, b string) { must(t, os.Remove(b + "/fifo")); must(t, os.WriteFile(b+"/fifo", nil, 0o640)) }, CompareOptions{}, "type differs: a is fifo, b is file"},
+		{"fifo became file", func(t *testing.T, b string) {
+			must(t, os.Remove(b+"/fifo"))
+			must(t, os.WriteFile(b+"/fifo", nil, 0o640))
+		}, CompareOptions{}, "type differs: a is fifo, b is file"},
 		{"hard link broken", func(t *testing.T, b string) {
 			keep(b+"/d1/hard-b", func() {
 				data, err := os.ReadFile(b + "/hard-a")
 				must(t, err)
-				must(t, os.Remove(b + "/d1/hard-b"))
+				must(t, os.Remove(b+"/d1/hard-b"))
 				must(t, os.WriteFile(b+"/d1/hard-b", data, 0o644))
 			})
 		}, CompareOptions{IgnoreDirMtime: true}, `hard-link group differs: a links ["d1/hard-b" "hard-a"]`},
@@ -114,28 +117,28 @@ func TestTreeDiffDetects(t *testing.T) {
 			keep(b+"/d1/hard-b", func() {
 				data, err := os.ReadFile(b + "/hard-a")
 				must(t, err)
-				must(t, os.Remove(b + "/d1/hard-b"))
+				must(t, os.Remove(b+"/d1/hard-b"))
 				must(t, os.WriteFile(b+"/d1/hard-b", data, 0o644))
 			})
 		}, CompareOptions{IgnoreDirMtime: true, IgnoreHardLinks: true}, ""},
 		{"hard link added", func(t *testing.T, b string) {
-			must(t, os.Remove(b + "/d1/d2/d3/deep.txt"))
+			must(t, os.Remove(b+"/d1/d2/d3/deep.txt"))
 			must(t, os.Link(b+"/hard-a", b+"/d1/d2/d3/deep.txt"))
 		}, CompareOptions{IgnoreDirMtime: true}, `b links ["d1/d2/d3/deep.txt" "d1/hard-b" "hard-a"]`},
 		{"xattr value", func(t *testing.T, b string) { must(t, unix.Setxattr(b+"/small.txt", "user.color", []byte("red"), 0)) }, CompareOptions{Xattrs: true}, `xattr user.color differs: a "blue", b "red"`},
 		{"xattr removed", func(t *testing.T, b string) { must(t, unix.Removexattr(b+"/d1", "user.note")) }, CompareOptions{Xattrs: true}, `"d1": xattr user.note only in a`},
 		{"xattr added on fifo", func(t *testing.T, b string) { must(t, unix.Setxattr(b+"/sticky", "user.x", []byte("1"), 0)) }, CompareOptions{Xattrs: true}, "xattr user.x only in b"},
 		{"acl", func(t *testing.T, b string) {
-			must(t, setfacl(b + "/small.txt"))
+			must(t, setfacl(b+"/small.txt"))
 			must(t, lutimes(b+"/small.txt", old))
 		}, CompareOptions{ACLs: true}, `"small.txt": xattr system.posix_acl_access only in b`},
 		{"acl ignored", func(t *testing.T, b string) {
-			must(t, setfacl(b + "/small.txt"))
+			must(t, setfacl(b+"/small.txt"))
 		}, CompareOptions{Xattrs: true}, ""},
 		{"xattr ignored", func(t *testing.T, b string) { must(t, unix.Setxattr(b+"/small.txt", "user.color", []byte("red"), 0)) }, CompareOptions{}, ""},
 		{"odd name", func(t *testing.T, b string) { must(t, os.Rename(b+"/names/new\nline", b+"/names/new\nline2")) }, CompareOptions{IgnoreDirMtime: true}, `"names/new\nline": only in a`},
-		{"non-utf8 name", func(t *testing.T, b string) { must(t, os.Remove(b + "/names/not-utf8-\xff\xfe")) }, CompareOptions{IgnoreDirMtime: true}, `"names/not-utf8-\xff\xfe": only in a`},
-		{"excluded", func(t *testing.T, b string) { must(t, os.RemoveAll(b + "/d1/d2")) }, CompareOptions{IgnoreDirMtime: true, Exclude: func(rel string) bool { return rel == "d1/d2" }}, ""},
+		{"non-utf8 name", func(t *testing.T, b string) { must(t, os.Remove(b+"/names/not-utf8-\xff\xfe")) }, CompareOptions{IgnoreDirMtime: true}, `"names/not-utf8-\xff\xfe": only in a`},
+		{"excluded", func(t *testing.T, b string) { must(t, os.RemoveAll(b+"/d1/d2")) }, CompareOptions{IgnoreDirMtime: true, Exclude: func(rel string) bool { return rel == "d1/d2" }}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
