@@ -8,12 +8,12 @@ import (
 // run is one rsync invocation of a batch.
 type run struct {
 	recursive bool
-	root      bool            // the root's own attributes only (see planBatch)
-	inplace   bool            // multi-linked files (see separateLinked)
-	linkGap   string          // a name this run may leave outside its link group (hardlink.go)
-	linked    map[*entry]bool // entries shipping multi-linked names (failLinked)
-	entries   []*entry        // listed entries (covered ones hang off them)
-	list      []string        // what rsync reads on stdin
+	root      bool                // the root's own attributes only (see planBatch)
+	inplace   bool                // multi-linked files (see separateLinked)
+	linked    map[*entry][]fileID // entries shipping names of multi-linked inodes (failLinked)
+	pulled    map[string]*entry   // listed names of linked inodes that no entry holds, and the entry that pulled them in (hardlink.go)
+	entries   []*entry            // listed entries (covered ones hang off them)
+	list      []string            // what rsync reads on stdin: the entries' paths, then pulled names
 }
 
 // batch is what one scheduling round ships: all entries, in runs.
@@ -86,16 +86,21 @@ func planBatch(entries []*entry) []run {
 // not under every name. In place, the receiver's shared inode changes for
 // all its names. Only old names go in place (splitLinked): in place, a new
 // name would write into whatever inode the receiver has under that name.
-// The root run stays last.
-func separateLinked(runs []run, stat linkStat) []run {
+// Recursive runs list the outside names of the inodes inside them
+// (pullLinked). The root run stays last.
+func separateLinked(runs []run, lp linkPlan, below func(dir string) []linkName) []run {
 	out := make([]run, 0, len(runs)+1)
 	for _, r := range runs {
-		if r.recursive || r.root {
+		switch {
+		case r.root:
+			out = append(out, r)
+			continue
+		case r.recursive:
+			pullLinked(&r, lp, below)
 			out = append(out, r)
 			continue
 		}
-		plain, inplace, gap := splitLinked(r, stat)
-		plain.linkGap = gap
+		plain, inplace := splitLinked(r, lp)
 		for _, x := range []run{plain, inplace} {
 			if len(x.list) > 0 {
 				out = append(out, x)

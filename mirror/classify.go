@@ -260,6 +260,9 @@ func isOctal(s string) bool {
 
 // attribute names the listed entry a problem path belongs to.
 func attribute(p string, r *run) []*entry {
+	if e := r.pulled[p]; e != nil {
+		return []*entry{e}
+	}
 	var hits []*entry
 	for _, e := range r.entries {
 		switch {

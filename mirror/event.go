@@ -10,11 +10,13 @@ const (
 	OpDelete                 // Path removed
 	OpRename                 // From moved to Path
 	OpExchange               // From and Path swapped
+	_                        // 7: opMovedFrom, an entry's history only (shipped.go)
+	OpLink                   // a hard link: Path is a new name of From's inode
 )
 
 var opNames = [...]string{
 	OpCreate: "create", OpModify: "modify", OpAttrib: "attrib",
-	OpDelete: "delete", OpRename: "rename", OpExchange: "exchange",
+	OpDelete: "delete", OpRename: "rename", OpExchange: "exchange", OpLink: "link",
 }
 
 func (o Op) String() string {
@@ -29,6 +31,6 @@ func (o Op) String() string {
 type Event struct {
 	Op   Op
 	Path string
-	From string // OpRename, OpExchange
+	From string // OpRename, OpExchange, OpLink
 	Dir  bool
 }

@@ -21,6 +21,7 @@ type result struct {
 	bytesSent int64
 	startErr  error
 	stalled   time.Duration // killed by the watchdog after this long without progress
+	blocked   string        // killed while it hung opening this path (as rsync named it)
 }
 
 // childEnv passes RSYNC_PASSWORD through only when no password file is set,

@@ -1,8 +1,7 @@
 package mirror
 
 import (
-	"io"
-	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -69,36 +68,43 @@ func TestSplitLinked(t *testing.T) {
 	// single; symlinks l, m share inode 3.
 	fs := map[string]file{"x": {1, 3, false}, "y": {1, 3, false}, "z": {1, 3, false},
 		"p": {2, 2, false}, "q": {2, 2, false}, "l": {3, 2, true}, "m": {3, 2, true}}
-	stat := func(p string) (fileID, uint64, bool, bool) {
-		f, ok := fs[p]
-		return fileID{ino: f.id}, f.nlink, !f.link, ok
+	lp := linkPlan{
+		stat: func(p string) (fileID, uint64, bool, bool) {
+			f, ok := fs[p]
+			return fileID{ino: f.id}, f.nlink, !f.link, ok
+		},
+		others: func(id fileID) []string {
+			var out []string
+			for _, n := range sortedKeys(fs) {
+				if fs[n].id == id.ino {
+					out = append(out, n)
+				}
+			}
+			return out
+		},
 	}
 	mod, cre, ren := opSet(1<<OpModify), opSet(1<<OpCreate), opSet(1<<OpRename)
 	for _, tc := range []struct {
 		name           string
 		entries        map[string]opSet
 		plain, inplace []string
-		gap            string
 	}{
 		{name: "writes through old names go in place",
 			entries: map[string]opSet{"x": mod, "p": mod, "s": mod},
 			plain:   []string{"s"}, inplace: []string{"p", "x"}},
-		{name: "a first link ships with its partner, no gap",
+		{name: "a first link ships with its partner",
 			entries: map[string]opSet{"p": 1 << OpAttrib, "q": cre},
 			plain:   []string{"p", "q"}},
-		{name: "a renamed name alone leaves a gap",
+		{name: "a renamed name pulls in the other names",
 			entries: map[string]opSet{"y": ren, "s": cre},
-			plain:   []string{"s", "y"}, gap: "y"},
+			plain:   []string{"s", "y", "x", "z"}},
 		{name: "a new name never goes in place",
 			entries: map[string]opSet{"x": mod, "z": cre},
-			plain:   []string{"x", "z"}, gap: "x"},
+			plain:   []string{"x", "z", "y"}},
 		{name: "a linked symlink is never old",
 			entries: map[string]opSet{"l": 1 << OpAttrib},
-			plain:   []string{"l"}, gap: "l"},
-		{name: "linked symlinks together",
-			entries: map[string]opSet{"l": 1 << OpAttrib, "m": cre},
 			plain:   []string{"l", "m"}},
-		{name: "all names together: no gap",
+		{name: "all names listed: nothing pulled",
 			entries: map[string]opSet{"x": mod, "y": ren, "z": cre},
 			plain:   []string{"x", "y", "z"}},
 	} {
@@ -108,18 +114,23 @@ func TestSplitLinked(t *testing.T) {
 				r.entries = append(r.entries, &entry{path: p, ops: tc.entries[p]})
 				r.list = append(r.list, p)
 			}
-			plain, inplace, gap := splitLinked(r, stat)
-			if !slices.Equal(plain.list, tc.plain) || !slices.Equal(inplace.list, tc.inplace) || gap != tc.gap {
-				t.Errorf("plain %q, in place %q, gap %q; want %q, %q, %q", plain.list, inplace.list, gap, tc.plain, tc.inplace, tc.gap)
+			plain, inplace := splitLinked(r, lp)
+			if !slices.Equal(plain.list, tc.plain) || !slices.Equal(inplace.list, tc.inplace) {
+				t.Errorf("plain %q, in place %q; want %q, %q", plain.list, inplace.list, tc.plain, tc.inplace)
 			}
 			if len(inplace.list) > 0 && !inplace.inplace {
 				t.Error("in-place run not marked")
+			}
+			for p, e := range plain.pulled {
+				if !slices.Contains(plain.entries, e) || slices.ContainsFunc(plain.entries, func(x *entry) bool { return x.path == p }) {
+					t.Errorf("pulled %q answers to %q, which the run does not hold, or is an entry itself", p, e.path)
+				}
 			}
 		})
 	}
 }
 
-func sortedKeys(m map[string]opSet) []string {
+func sortedKeys[V any](m map[string]V) []string {
 	var out []string
 	for k := range m {
 		out = append(out, k)
@@ -128,124 +139,64 @@ func sortedKeys(m map[string]opSet) []string {
 	return out
 }
 
-func TestLinkGapBelow(t *testing.T) {
-	src := t.TempDir()
-	for _, d := range []string{"in/sub", "both", "out"} {
-		if err := os.MkdirAll(filepath.Join(src, d), 0o755); err != nil {
-			t.Fatal(err)
-		}
+func TestPullLinked(t *testing.T) {
+	ids := map[string]uint64{"in/sub/f": 1, "out/f": 1, "both/g": 2, "both/g2": 2, "in/sl": 3, "out/sl": 3}
+	x := newLinkIndex()
+	for p, id := range ids {
+		x.add(fileID{ino: id}, p)
 	}
-	mustWrite(t, filepath.Join(src, "in/sub/f"), "f")
-	mustWrite(t, filepath.Join(src, "both/g"), "g")
-	mustWrite(t, filepath.Join(src, "single"), "s")
-	if err := os.Symlink("target", filepath.Join(src, "in/sl")); err != nil {
-		t.Fatal(err)
-	}
-	for _, l := range [][2]string{{"in/sub/f", "out/f"}, {"both/g", "both/g2"}, {"in/sl", "out/sl"}} {
-		if err := os.Link(filepath.Join(src, l[0]), filepath.Join(src, l[1])); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f, err := os.Open(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e := &Engine{cfg: Config{Source: f}}
+	lp := linkPlan{others: func(id fileID) []string { return slices.Sorted(slices.Values(x.names(id))) }}
 	for _, tc := range []struct {
 		roots []string
-		want  string
+		want  []string // the names pulled in
 	}{
-		{[]string{"both"}, ""},
-		{[]string{"in/sub"}, "in/sub/f"},
-		{[]string{"in"}, "in/"}, // f or the symlink sl
-		{[]string{"in", "out"}, ""},
-		{[]string{"out/f"}, "out/f"}, // a file listed recursively (exchange)
-		{[]string{"."}, ""},
-		{[]string{"gone", "single"}, ""},
+		{[]string{"both"}, nil},
+		{[]string{"in/sub"}, []string{"out/f"}},
+		{[]string{"in"}, []string{"out/f", "out/sl"}},
+		{[]string{"in", "out"}, nil},
+		{[]string{"."}, nil},
+		{[]string{"gone"}, nil},
 	} {
 		r := &run{recursive: true}
 		for _, p := range tc.roots {
 			r.entries = append(r.entries, &entry{path: p})
+			r.list = append(r.list, p)
 		}
-		got := e.linkGapBelow(r)
-		if strings.HasSuffix(tc.want, "/") && strings.HasPrefix(got, tc.want) {
-			continue
+		pullLinked(r, lp, x.below)
+		got := slices.Sorted(maps.Keys(r.pulled))
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("pullLinked(%q) pulled %q, want %q", tc.roots, got, tc.want)
 		}
-		if got != tc.want {
-			t.Errorf("linkGapBelow(%q) = %q, want %q", tc.roots, got, tc.want)
+		if rest := slices.Sorted(slices.Values(r.list[len(tc.roots):])); !slices.Equal(rest, got) && len(got) > 0 {
+			t.Errorf("pullLinked(%q): list %q does not end with the pulled names", tc.roots, r.list)
 		}
 	}
 }
 
 func TestFailLinked(t *testing.T) {
-	a, b, c := &entry{path: "a"}, &entry{path: "b"}, &entry{path: "c"}
-	r := &run{entries: []*entry{a, b, c}}
-	r.markLinked(a)
-	r.markLinked(b)
-	e := &Engine{}
+	a, b, c, d := &entry{path: "a"}, &entry{path: "b"}, &entry{path: "c"}, &entry{path: "d"}
+	r := &run{entries: []*entry{a, b, c, d}}
+	one, two := fileID{ino: 1}, fileID{ino: 2}
+	r.markLinked(a, one)
+	r.markLinked(b, one)
+	r.markLinked(c, two)
 	failed := map[*entry]string{}
-	e.failLinked(r, nil, failed)
+	failLinked(r, failed)
 	if len(failed) != 0 {
 		t.Fatalf("no problem, yet failed %v", failed)
 	}
-	// a was sent as the group's leader, could not be opened; b was left
-	// alone by rsync without a word.
-	probs := []pathProblem{{line: `rsync: [sender] send_files failed to open "/proc/self/fd/3/a": Too many levels of symbolic links (40)`, candidates: []string{"a"}}}
+	// a was sent as its group's leader and could not be opened; b, of the
+	// same inode, was left alone by rsync without a word. c is another
+	// inode, d no linked file: neither is to blame.
 	failed[a] = "own error"
-	e.failLinked(r, probs, failed)
-	if failed[a] != "own error" || !strings.Contains(failed[b], "another name failed") || failed[c] != "" {
-		t.Errorf("failed %v: want a's own error kept, b failed with it, c untouched", failed)
+	failLinked(r, failed)
+	if failed[a] != "own error" || !strings.Contains(failed[b], "another name of this file failed") || failed[c] != "" || failed[d] != "" {
+		t.Errorf("failed %v: want a's own error kept, b failed with it, c and d untouched", failed)
 	}
 }
 
-func TestLinkRepairCoalesces(t *testing.T) {
-	e := &Engine{log: slog.New(slog.NewTextHandler(io.Discard, nil))}
-	e.seq = 10
-	e.needLinkRepair("a", linkWhyList, []*entry{{seq: 7}})
-	e.needLinkRepair("b", linkWhyTree, []*entry{{seq: 9}})
-	if e.full.reqGen != 1 || e.full.linkRepairs != 1 || len(e.full.links) != 1 || e.full.links[0].minSeq != 7 {
-		t.Fatalf("two needs before a full sync started: %+v, want one repair from seq 7", e.full)
-	}
-	if e.linkBlocks(6) || !e.linkBlocks(7) {
-		t.Error("a barrier below the first shipped change waits, or one above does not")
-	}
-	if got := e.linkReason(e.full.reqGen); got != linkWhyList+": a" {
-		t.Errorf("reason %q", got)
-	}
-	// The repair starts; a need now must wait for the next one.
-	e.full.running, e.full.startGen = true, e.full.reqGen
-	e.seq = 20
-	e.needLinkRepair("c", linkWhyList, []*entry{{seq: 15}})
-	if e.full.reqGen != 2 || len(e.full.links) != 2 || e.full.linkRepairs != 2 {
-		t.Fatalf("need while a repair runs: %+v, want a second repair", e.full)
-	}
-	e.full.running, e.full.doneGen = false, 1
-	e.pruneLinks(false)
-	if e.linkBlocks(14) || !e.linkBlocks(15) {
-		t.Error("after the first repair: barrier up to 14 should pass, from 15 wait")
-	}
-	// A full sync asked for by someone else and not started yet is joined.
-	e.full.startGen, e.full.doneGen = 2, 2
-	e.pruneLinks(false)
-	e.full.reqGen = 3
-	e.needLinkRepair("d", linkWhyList, nil)
-	if e.full.reqGen != 3 || e.full.links[0].gen != 3 {
-		t.Errorf("pending full sync not joined: %+v", e.full)
-	}
-	// It fails on some path: asked for again, with the same barrier, a
-	// bounded number of times.
-	for i := range maxLinkRetries + 1 {
-		e.full.startGen, e.full.doneGen = e.full.reqGen, e.full.reqGen
-		e.pruneLinks(true)
-		if want := i < maxLinkRetries; (len(e.full.links) == 1) != want || (want && !e.linkBlocks(20)) {
-			t.Fatalf("after %d partial repairs: links %+v, want asked again: %v", i+1, e.full.links, want)
-		}
-	}
-}
-
-// A renamed name of a multi-linked file ships alone; the engine relinks
-// it with a whole-tree reconcile, and Sync waits for it.
+// A renamed name of a multi-linked file ships with the inode's other
+// names, so the destination keeps one group, with no whole-tree run.
 func TestEngineHardLinkRenamedName(t *testing.T) {
 	dm := startDaemon(t)
 	pw := passwordFile(t, daemonPass)
@@ -254,20 +205,39 @@ func TestEngineHardLinkRenamedName(t *testing.T) {
 	if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
 		t.Fatal(err)
 	}
-	h.add(Event{Op: OpCreate, Path: "b"})
-	h.add(Event{Op: OpAttrib, Path: "a"})
+	h.add(Event{Op: OpLink, Path: "b", From: "a"})
 	h.mustSync()
-	if n := h.eng.Status().Reconcile.LinkRepairs; n != 0 {
-		t.Errorf("a first link cost %d repairs, want 0", n)
-	}
+	full := h.eng.Status().Reconcile.Count
 	h.rename("b", "c")
 	h.mustSync()
 	compareTrees(t, h.src, dm.module, nil)
-	st := h.eng.Status()
-	if st.Reconcile.LinkRepairs != 1 || st.Reconcile.Count != 1 || st.Reconcile.LinkRepair != "" {
-		t.Errorf("reconcile status %+v, want one link repair, done", st.Reconcile)
+	if st := h.eng.Status(); st.Reconcile.Count != full || st.LinkedNames != 2 {
+		t.Errorf("reconcile status %+v, linked names %d: want no full sync, 2 names", st.Reconcile, st.LinkedNames)
 	}
-	if !contains(h.logs.String(), "hard-link group may be split") {
-		t.Error("the repair was not logged")
+}
+
+// Names linked before the engine started are found by the start-up walk.
+func TestEngineHardLinkFromBeforeStart(t *testing.T) {
+	dm := startDaemon(t)
+	pw := passwordFile(t, daemonPass)
+	src := t.TempDir()
+	mustWrite(t, filepath.Join(src, "x"), "shared")
+	if err := os.MkdirAll(filepath.Join(src, "d/e"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Link(filepath.Join(src, "x"), filepath.Join(src, "d/e/y")); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarnessAt(t, src, dm.dest(), dm.module, true, func(c *Config) { c.PasswordFile, c.InitialSync = pw, true })
+	h.mustSync()
+	if st := h.eng.Status(); st.LinkedNames != 2 {
+		t.Fatalf("linked names after the walk: %d, want 2", st.LinkedNames)
+	}
+	full := h.eng.Status().Reconcile.Count
+	h.rename("x", "z")
+	h.mustSync()
+	compareTrees(t, h.src, dm.module, nil)
+	if st := h.eng.Status(); st.Reconcile.Count != full {
+		t.Errorf("a rename of a name linked before the start cost a full sync: %+v", st.Reconcile)
 	}
 }

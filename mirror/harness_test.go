@@ -170,6 +170,14 @@ func newHarness(t *testing.T, dest Destination, dstDir string, run bool, tweak f
 	return h.init(dest, run, tweak)
 }
 
+// newHarnessAt is newHarness over an existing source directory.
+func newHarnessAt(t *testing.T, src string, dest Destination, dstDir string, run bool, tweak func(*Config)) *harness {
+	t.Helper()
+	requireRsync(t)
+	h := &harness{t: t, src: src, dst: dstDir, logs: &logBuf{}}
+	return h.init(dest, run, tweak)
+}
+
 func (h *harness) init(dest Destination, run bool, tweak func(*Config)) *harness {
 	t := h.t
 	f, err := os.Open(h.src)

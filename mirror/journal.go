@@ -69,8 +69,8 @@ type replayed struct {
 	existed bool // a journal was there: this is a restart
 	clean   bool // its last record says the previous run stopped in order
 	paths   map[string]*pendingPath
-	torn    bool   // the tail was cut short or corrupt (ignored)
-	owed    uint64 // a full sync after this seq is owed (recOverflow)
+	torn    bool              // the tail was cut short or corrupt (ignored)
+	owed    map[Reason]uint64 // full syncs owed: one must start after the seq (recOwed)
 }
 
 type pendingPath struct {
@@ -122,7 +122,7 @@ func openJournal(dir string, log *slog.Logger) (*journal, *replayed, error) {
 
 // replayLog rebuilds the pending set from a log's records.
 func replayLog(data []byte) (*replayed, error) {
-	rep := &replayed{paths: make(map[string]*pendingPath), existed: len(data) > 0}
+	rep := &replayed{paths: make(map[string]*pendingPath), owed: make(map[Reason]uint64), existed: len(data) > 0}
 	var r record
 	for first := true; len(data) > 0; first = false {
 		n, err := decodeRecord(data, &r)
@@ -165,11 +165,17 @@ func replayLog(data []byte) (*replayed, error) {
 					delete(rep.paths, k)
 				}
 			}
-			if rep.owed <= r.seq {
-				rep.owed = 0
+			for why, seq := range rep.owed {
+				if seq <= r.seq {
+					delete(rep.owed, why)
+				}
 			}
 		case recOverflow:
-			rep.owed = max(rep.owed, r.seq)
+			rep.owed[ReasonOverflow] = max(rep.owed[ReasonOverflow], r.seq)
+		case recOwed:
+			if why, ok := parseReason(r.msg); ok {
+				rep.owed[why] = max(rep.owed[why], r.seq)
+			}
 		}
 	}
 	return rep, nil
@@ -224,8 +230,9 @@ func (j *journal) full(lim uint64) {
 	j.append(&record{kind: recFull, seq: lim})
 }
 
-func (j *journal) owe(seq uint64) {
-	j.append(&record{kind: recOverflow, seq: seq})
+// owe records a full sync owed for why, which must start after seq.
+func (j *journal) owe(why Reason, seq uint64) {
+	j.append(&record{kind: recOwed, seq: seq, msg: why.String()})
 }
 
 func (j *journal) loop() {

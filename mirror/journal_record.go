@@ -22,7 +22,8 @@ const (
 	recFail                        // path failed on its own: attempts, last error
 	recFull                        // a full sync made everything up to seq lim equal
 	recClean                       // orderly shutdown: everything above was synced to disk
-	recOverflow                    // the queue was full: a full sync after seq is owed (overflow.go)
+	recOverflow                    // the queue was full: a full sync after seq is owed (read for old journals)
+	recOwed                        // a full sync after seq is owed, for the reason in msg (debt.go)
 )
 
 const (
@@ -67,6 +68,9 @@ func appendRecord(b []byte, r *record) []byte {
 		b = appendString(b, r.msg)
 	case recFull, recOverflow:
 		b = binary.AppendUvarint(b, r.seq)
+	case recOwed:
+		b = binary.AppendUvarint(b, r.seq)
+		b = appendString(b, r.msg)
 	}
 	payload := b[start+8:]
 	binary.LittleEndian.PutUint32(b[start:], uint32(len(payload)))
@@ -116,6 +120,9 @@ func decodeRecord(b []byte, r *record) (int, error) {
 		r.msg = d.str()
 	case recFull, recOverflow:
 		r.seq = d.uvarint()
+	case recOwed:
+		r.seq = d.uvarint()
+		r.msg = d.str()
 	case recClean:
 	default:
 		return 0, errTorn

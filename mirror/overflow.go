@@ -39,44 +39,23 @@ func (q *queue) hasBelow(dir string) bool {
 	return found
 }
 
-// overflowState is the full sync owed for changes the full queue left to
-// one (q.overflowSeq).
+// overflowState is what the engine has made of the queue's overflow.
 type overflowState struct {
-	seen   uint64 // q.overflowSeq already handled
-	gen    uint64 // the full sync generation that pays the debt
-	minSeq uint64 // the oldest change it covers
-	count  uint64 // episodes, for status
+	seen  uint64 // q.overflowSeq already turned into a debt
+	count uint64 // episodes, for status
 }
 
-// noteOverflow schedules the full sync for changes the queue could not
-// take, joining one asked for and not started yet. It returns the seq to
-// journal (0: nothing new), so that a restart still owes the full sync
-// once compaction has dropped those changes' records. e.mu is held.
-func (e *Engine) noteOverflow() uint64 {
+// noteOverflowLocked owes a full sync for changes the queue could not
+// take, joining one owed and not started yet.
+func (e *Engine) noteOverflowLocked() {
 	seq := e.q.overflowSeq
 	if seq <= e.over.seen {
-		return 0
+		return
 	}
 	e.over.seen = seq
-	f := &e.full
-	if e.overOwed() && e.over.gen > f.startGen {
-		return seq // the owed full sync has not started: it covers seq too
+	if e.oweLocked(ReasonOverflow, seq) {
+		e.over.count++
+		e.log.Warn("more changes pending than max-pending allows; the rest is shipped by recursive runs of their directories and a full sync",
+			"max_pending", e.cfg.MaxPending)
 	}
-	if f.reqGen <= f.startGen {
-		f.reqGen++
-	}
-	e.over.gen, e.over.minSeq = f.reqGen, seq
-	e.over.count++
-	e.log.Warn("more changes pending than max-pending allows; the rest is shipped by recursive runs of their directories and a full sync",
-		"max_pending", e.cfg.MaxPending)
-	return seq
-}
-
-// overOwed reports whether the owed full sync has not finished; e.mu is held.
-func (e *Engine) overOwed() bool { return e.over.gen > e.full.doneGen }
-
-// overflowBlocks reports whether a barrier up to limit waits for the owed
-// full sync; e.mu is held.
-func (e *Engine) overflowBlocks(limit uint64) bool {
-	return e.overOwed() && e.over.minSeq <= limit
 }

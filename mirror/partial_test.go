@@ -61,9 +61,9 @@ func TestPartial(t *testing.T) {
 				members := b.members(r)
 				if i == 0 { // the stderr belongs to the first run; the others succeed
 					res := result{code: tt.code, stderr: []byte(tt.stderr)}
-					e.partial(b, r, members, res, classify(res.code, res.stderr, e.cfg.Dest, &e.cfg))
+					e.partialLocked(b, r, members, res, classify(res.code, res.stderr, e.cfg.Dest, &e.cfg))
 				} else {
-					e.settle(members, nil, b)
+					e.settleLocked(members, nil, b)
 				}
 				for _, m := range members {
 					switch m.place {

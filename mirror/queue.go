@@ -523,3 +523,50 @@ func (q *queue) blocking(limit uint64, stuckOK func(*entry) bool) (blocked bool,
 	}
 	return false, stuck
 }
+
+// oldest is the first change time of the oldest pending entry.
+func (q *queue) oldest() (time.Time, bool) {
+	var t time.Time
+	older := func(c time.Time) {
+		if t.IsZero() || c.Before(t) {
+			t = c
+		}
+	}
+	if h := q.byFirst.head; h != nil {
+		older(h.first)
+	}
+	for e := q.backoff.head; e != nil; e = e.links[lByLast].next {
+		older(e.first)
+	}
+	for _, e := range q.flight {
+		older(e.first)
+	}
+	return t, !t.IsZero()
+}
+
+// failing visits the entries that failed on their own, waiting or in flight.
+func (q *queue) failing(fn func(*entry)) {
+	for e := q.backoff.head; e != nil; e = e.links[lByLast].next {
+		if e.attempts > 0 {
+			fn(e)
+		}
+	}
+	for _, e := range q.flight {
+		if e.attempts > 0 {
+			fn(e)
+		}
+	}
+}
+
+// each visits every pending entry, in the tree and in flight, until fn
+// returns false.
+func (q *queue) each(fn func(*entry) bool) {
+	ok := true
+	q.tree.Ascend(func(e *entry) bool { ok = fn(e); return ok })
+	for _, e := range q.flight {
+		if !ok {
+			return
+		}
+		ok = fn(e)
+	}
+}

@@ -3,155 +3,210 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
-// fullState tracks whole-tree reconciling rsyncs: the initial one, the one
-// after an unclean stop, those asked for (sync --full) and the scheduled
-// ones (--reconcile-interval). Requests are generations: a request is met
-// by a full sync that started after it.
+// fullState is what status reports of whole-tree syncs; what is owed is
+// in the debts ledger (debt.go).
 type fullState struct {
-	reqGen, doneGen uint64
-	startGen        uint64     // the generation the running (or last) full sync meets
-	recovery        uint64     // generation asked for by an unclean start; barriers wait for it
-	links           []linkNeed // link repairs asked for (hardlink.go)
-	linkRepairs     uint64
-	linkRetries     int
-	running         bool
-	count           uint64
-	lastDone        time.Time
-	lastErr         string
-	nextAt          time.Time // next scheduled one
+	count    uint64 // full syncs finished, the initial one included
+	lastDone time.Time
+	lastErr  string
+	nextAt   time.Time          // next scheduled one (reconcile-interval)
+	cancel   context.CancelFunc // stops the running one (Flush)
 }
 
-// ReconcileStatus reports full reconciling syncs after the initial one.
+// ReconcileStatus reports whole-tree syncs.
 type ReconcileStatus struct {
 	Running   bool       `json:"running"`
-	Pending   bool       `json:"pending"` // asked for, not started yet
+	Pending   bool       `json:"pending"` // owed, not started yet
 	Count     uint64     `json:"count"`   // full syncs finished, the initial one included
 	LastDone  *time.Time `json:"last_done,omitempty"`
 	LastError string     `json:"last_error,omitempty"`
 	Interval  string     `json:"interval,omitempty"`
 	Next      *time.Time `json:"next,omitempty"`
-	// LinkRepair says why a full sync is pending or running to relink a
-	// hard-link group that may be split on the destination.
-	LinkRepair  string `json:"link_repair,omitempty"`
-	LinkRepairs uint64 `json:"link_repairs"` // such full syncs asked for
+	// Owed lists the full syncs owed or running, with their reasons.
+	Owed []OwedSync `json:"owed"`
 }
 
 // StateReconcile is the state while a full sync other than the initial one runs.
 const StateReconcile = "reconciling"
 
-// fullDue reports whether a full sync should start now; e.mu is held.
-func (e *Engine) fullDue(now time.Time) bool {
-	if e.replayPending() {
+// oweLocked opens or joins a debt of reason why for changes from minSeq
+// on; a new one is journaled, and reported true.
+func (e *Engine) oweLocked(why Reason, minSeq uint64) bool {
+	e.seq++ // the full sync that pays it starts after this
+	if !e.debts.owe(why, minSeq, e.seq, e.now()) {
 		return false
 	}
-	if e.cfg.InitialSync && !e.initial.Done {
-		return true
-	}
-	if e.cfg.ReconcileInterval > 0 && !e.full.nextAt.IsZero() && !now.Before(e.full.nextAt) && e.full.reqGen == e.full.doneGen {
-		e.full.reqGen++
-	}
-	return e.full.reqGen > e.full.doneGen
+	e.j.owe(why, e.seq)
+	e.poke()
+	return true
 }
 
-// fullBlocks reports whether barriers must wait for a full sync: the
-// initial one, or the one repairing an unclean stop. e.mu is held.
-func (e *Engine) fullBlocks() bool {
-	if e.cfg.InitialSync && !e.initial.Done {
-		return true
+// fullDueLocked reports whether a full sync should start now.
+func (e *Engine) fullDueLocked(now time.Time) bool {
+	if e.replayPendingLocked() || e.flushing {
+		return false
 	}
-	return e.full.recovery > e.full.doneGen
+	if e.cfg.ReconcileInterval > 0 && !e.full.nextAt.IsZero() && !now.Before(e.full.nextAt) && !e.debts.has(ReasonInterval) {
+		e.oweLocked(ReasonInterval, e.seq+1)
+	}
+	return e.debts.due()
 }
 
-// fullSync runs one reconciling rsync of the whole tree.
+// fullSync runs one reconciling rsync of the whole tree, paying every debt
+// owed when it starts.
 func (e *Engine) fullSync(ctx context.Context) {
 	e.mu.Lock()
-	gen := e.full.reqGen
-	lim := e.seq
-	initial := e.cfg.InitialSync && !e.initial.Done
+	e.seq++
+	start := e.seq
+	paying := e.debts.start(start)
+	var reasons []string
+	initial := false
+	for _, d := range paying {
+		reasons = append(reasons, d.reason.String())
+		initial = initial || d.reason == ReasonInitial
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	e.full.cancel = cancel
 	e.q.fullSync = true
-	e.full.running = true
-	e.full.startGen = gen
-	why := e.linkReason(gen)
 	if initial {
 		e.initial.Running = true
 		e.state = StateInitialSync
 	} else {
 		e.state = StateReconcile
 	}
-	if e.full.recovery > e.full.doneGen {
-		e.recovery.Reconcile = "running"
-	}
-	e.broadcast()
+	e.broadcastLocked()
 	e.mu.Unlock()
 	what := "reconcile"
 	if initial {
 		what = "initial sync"
 	}
-	if why != "" {
-		e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String(), "reason", why)
-	} else {
-		e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String())
-	}
+	e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String(), "reason", strings.Join(reasons, ","))
 
-	r := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, modeFull), nil, e.cfg.stallAfter(modeFull))
+	r := execRsync(runCtx, &e.cfg, rsyncArgs(&e.cfg, modeFull), nil, e.cfg.stallAfter(modeFull))
 	rerr := e.resultError(r)
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	defer e.broadcast()
+	defer e.broadcastLocked()
+	e.full.cancel = nil
 	e.q.fullSync = false
-	e.full.running = false
 	e.initial.Running = false
 	e.totals.BytesSent += r.bytesSent
-	if rerr != nil && rerr.Class == ClassPartial {
-		probs, _ := pathProblems(r.stderr, sourceArg, e.cfg.Dest)
-		for _, p := range probs {
-			if p.overflow {
-				e.noteLong(p.candidates[0])
-			}
-		}
-		e.logLong()
-	}
 	switch {
+	case r.blocked != "":
+		// Killed before it finished: it stays owed, and runs again with
+		// the path it hung on retried on its own.
+		e.debts.finish(false)
+		if rel, ok := relativeName(r.blocked, sourceArg, e.cfg.Dest); ok {
+			e.failPathLocked(rel, blockedMsg)
+		}
+		e.log.Warn(what+" hung opening a path that changed type under it; that path is retried on its own, the "+what+" runs again",
+			"path", r.blocked)
 	case rerr == nil || rerr.Class == ClassPartial:
-		e.initial.Done = true
-		e.succeeded()
+		e.debts.finish(true)
+		e.succeededLocked()
+		if initial {
+			e.initial.Done = true
+		}
 		now := e.now()
-		e.full.doneGen = max(e.full.doneGen, gen)
-		e.pruneLinks(rerr != nil)
 		e.full.count++
 		e.full.lastDone = now
 		if e.cfg.ReconcileInterval > 0 {
 			e.full.nextAt = now.Add(e.cfg.ReconcileInterval)
 		}
-		if e.full.recovery != 0 && e.full.recovery <= e.full.doneGen {
-			e.recovery.Reconcile = "done"
-		}
 		msg := ""
-		if rerr != nil && r.code == 23 {
-			msg = rerr.Msg
-			e.log.Warn(what+" finished, but some paths were not transferred", "error", rerr.Msg, "detail", rerr.Detail)
-		} else {
-			if rerr == nil {
-				e.j.full(lim)
-			}
+		if rerr == nil {
+			e.j.full(start)
 			e.log.Info(what+" done", "dest", e.cfg.Dest.String(), "bytes_sent", r.bytesSent)
+		} else {
+			// Failures of single paths become entries of their own: they
+			// are retried as any change is, and no other whole-tree run
+			// starts for them.
+			n, whole := e.requeueFullFailuresLocked(r)
+			if !whole {
+				e.j.full(start)
+			}
+			msg = rerr.Msg
+			e.log.Warn(what+" finished, but some paths were not transferred: they are retried on their own",
+				"paths", n, "error", rerr.Msg, "detail", rerr.Detail)
 		}
 		e.full.lastErr = msg
 		if initial {
 			e.initial.Error = msg
 		}
 	case rerr.Class == ClassCancelled:
+		e.debts.finish(false)
+		e.log.Info(what+" stopped before it finished; it stays owed", "reason", strings.Join(reasons, ","))
 	default:
+		e.debts.finish(false)
 		e.full.lastErr = rerr.Msg
 		if initial {
 			e.initial.Error = rerr.Msg
 		}
-		e.failed(rerr)
+		e.failedLocked(rerr)
 	}
+}
+
+// requeueFullFailuresLocked queues, as ordinary entries, the paths a full
+// sync named as failed, and reports how many. whole is true when some
+// failure named no path: then only another full sync can be sure to
+// cover it, and the journal is not told the tree is equal.
+func (e *Engine) requeueFullFailuresLocked(r result) (n int, whole bool) {
+	probs, other := pathProblems(r.stderr, sourceArg, e.cfg.Dest)
+	seen := make(map[string]bool)
+	fail := func(p, msg string) {
+		if !seen[p] && p != "" {
+			seen[p] = true
+			e.failPathLocked(p, msg)
+			n++
+		}
+	}
+	for _, p := range probs {
+		switch {
+		case p.overflow:
+			e.noteLongLocked(p.candidates[0])
+		case p.vanished:
+			// Deleted under rsync: its deletion is (or will be) queued.
+		default:
+			fail(bestCandidate(e, p.candidates), afterRsyncPrefix(p.line))
+		}
+	}
+	e.logLongLocked()
+	return n, len(other) > 0 && n == 0
+}
+
+// failPathLocked queues p as an ordinary entry that failed on its own
+// with msg: it is retried with per-path backoff, like any change.
+func (e *Engine) failPathLocked(p, msg string) {
+	now := e.now()
+	e.seq++
+	ev := Event{Op: OpAttrib, Path: p}
+	e.q.add(ev, e.seq, now)
+	e.j.add(e.seq, ev)
+	if en := e.q.get(p); en != nil && en.place == placeReady {
+		e.q.toFlight(en)
+		e.q.requeue(en, &failure{msg: msg, now: now, epoch: e.epoch, retryAt: now.Add(e.cfg.backoff(en.attempts + 1))})
+		e.j.fail(p, en.attempts, msg)
+	}
+}
+
+// bestCandidate picks, of the paths an rsync line may name, one that
+// exists in the source, else the longest.
+func bestCandidate(e *Engine, cands []string) string {
+	for _, c := range cands {
+		if e.exists(c) {
+			return c
+		}
+	}
+	if len(cands) > 0 {
+		return cands[0]
+	}
+	return ""
 }
 
 // Reconcile runs a full reconciling rsync of the whole tree (for changes
@@ -159,12 +214,12 @@ func (e *Engine) fullSync(ctx context.Context) {
 // call has finished.
 func (e *Engine) Reconcile(ctx context.Context) error {
 	e.mu.Lock()
-	e.full.reqGen++
-	gen := e.full.reqGen
-	e.nextRetry = time.Time{}
+	e.oweLocked(ReasonRequested, e.seq+1)
+	asked := e.seq
+	e.health.nextRetry = time.Time{}
 	e.mu.Unlock()
 	e.poke()
-	met := func() bool { return e.full.doneGen >= gen }
+	met := func() bool { return e.debts.paidSeq >= asked }
 	for {
 		e.mu.Lock()
 		ok := met()
@@ -173,7 +228,7 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 		e.mu.Unlock()
 		if ok {
 			if lastErr != "" {
-				return fmt.Errorf("full sync finished, but some paths were not transferred: %s", lastErr)
+				return fmt.Errorf("full sync finished, but some paths were not transferred (they are retried on their own): %s", lastErr)
 			}
 			return nil
 		}
@@ -184,17 +239,15 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 	}
 }
 
-func (e *Engine) reconcileStatus() ReconcileStatus {
+func (e *Engine) reconcileStatusLocked() ReconcileStatus {
 	s := ReconcileStatus{
-		Running:   e.full.running,
-		Pending:   e.full.reqGen > e.full.doneGen && !e.full.running,
+		Running:   e.debts.running != nil,
+		Pending:   len(e.debts.owed) > 0,
 		Count:     e.full.count,
 		LastDone:  tptr(e.full.lastDone),
 		LastError: e.full.lastErr,
 		Next:      tptr(e.full.nextAt),
-
-		LinkRepair:  e.linkReason(e.full.reqGen),
-		LinkRepairs: e.full.linkRepairs,
+		Owed:      e.debts.status(),
 	}
 	if e.cfg.ReconcileInterval > 0 {
 		s.Interval = e.cfg.ReconcileInterval.String()

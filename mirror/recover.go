@@ -38,9 +38,7 @@ func (e *Engine) openJournal() error {
 		e.recovery.Start = StartClean
 	default:
 		e.recovery.Start = StartUnclean
-		e.recovery.Reconcile = "waiting"
-		e.full.reqGen++
-		e.full.recovery = e.full.reqGen
+		e.debts.owe(ReasonUnclean, 0, e.seq, e.now())
 	}
 	if err := j.start(e.journalSnapshot); err != nil {
 		j.close(false)
@@ -79,10 +77,11 @@ func (e *Engine) restore(rep *replayed) {
 	e.q.newLong = nil
 	e.recovery.Replayed = len(paths)
 	e.replaySeq = e.seq
-	if rep.owed > 0 {
-		e.q.overflowSeq = max(e.q.overflowSeq, e.seq)
+	// Full syncs an earlier run owed and did not pay are owed still; they
+	// stand for changes no entry holds, so barriers wait for them.
+	for why := range rep.owed {
+		e.debts.owe(why, 0, e.seq, now)
 	}
-	e.noteOverflow()
 }
 
 // journalSnapshot encodes the pending set, in the tree and in flight, as a
@@ -98,8 +97,8 @@ func (e *Engine) journalSnapshot() []byte {
 			b = appendRecord(b, &record{kind: recFail, path: en.path, attempts: en.attempts, msg: en.lastErr()})
 		}
 	}
-	if e.overOwed() {
-		b = appendRecord(b, &record{kind: recOverflow, seq: e.over.minSeq})
+	for _, d := range e.debts.all() {
+		b = appendRecord(b, &record{kind: recOwed, seq: d.seq, msg: d.reason.String()})
 	}
 	e.q.tree.Ascend(func(en *entry) bool { put(en); return true })
 	for _, en := range e.q.flight {
@@ -116,10 +115,10 @@ func (e *Engine) journalSnapshot() []byte {
 	return b
 }
 
-// replayPending reports whether replayed entries still wait for their first
-// batch; full syncs wait for them, so recovery takes seconds, not a tree
-// walk. e.mu is held.
-func (e *Engine) replayPending() bool {
+// replayPendingLocked reports whether replayed entries still wait for
+// their first batch; full syncs wait for them, so recovery takes seconds,
+// not a tree walk.
+func (e *Engine) replayPendingLocked() bool {
 	if e.replaySeq == 0 {
 		return false
 	}

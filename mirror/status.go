@@ -29,6 +29,7 @@ type Status struct {
 	Reconcile               ReconcileStatus `json:"reconcile"`
 	Recovery                RecoveryStatus  `json:"recovery"`
 	Journal                 JournalStatus   `json:"journal"`
+	LinkedNames             int             `json:"linked_names"` // names of multi-linked files the engine keeps together
 }
 
 // Totals count since the engine started.

@@ -2,7 +2,9 @@ package mirror
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -21,6 +23,7 @@ type FlushReport struct {
 	InFlight int         `json:"in_flight"`
 	Paths    []string    `json:"paths,omitempty"` // up to 100 of them
 	Stuck    []StuckPath `json:"stuck,omitempty"`
+	Owed     []OwedSync  `json:"owed,omitempty"` // full syncs still owed (journaled for the next start)
 }
 
 // StuckError is returned by Sync and Flush when some changes cannot reach
@@ -62,7 +65,7 @@ func (e *Engine) Sync(ctx context.Context) (SyncResult, error) {
 	epoch := e.epoch
 	e.waiters++
 	e.urgentSeq = max(e.urgentSeq, limit)
-	e.nextRetry = time.Time{} // someone is waiting: try the destination now
+	e.health.nextRetry = time.Time{} // someone is waiting: try the destination now
 	e.mu.Unlock()
 	e.poke()
 	defer func() {
@@ -71,10 +74,10 @@ func (e *Engine) Sync(ctx context.Context) (SyncResult, error) {
 		e.mu.Unlock()
 	}()
 
-	met := func() bool { ok, _ := e.barrier(limit, epoch); return ok }
+	met := func() bool { ok, _ := e.barrierLocked(limit, epoch); return ok }
 	for {
 		e.mu.Lock()
-		ok, stuck := e.barrier(limit, epoch)
+		ok, stuck := e.barrierLocked(limit, epoch)
 		ch := e.changed
 		pending := e.q.pending()
 		e.mu.Unlock()
@@ -93,14 +96,16 @@ func (e *Engine) Sync(ctx context.Context) (SyncResult, error) {
 	}
 }
 
-// barrier reports whether all events up to limit are settled, and the
-// stuck paths among them; e.mu is held. An entry counts as stuck only after
-// it failed in a batch started after this barrier began.
-func (e *Engine) barrier(limit, epoch uint64) (bool, []StuckPath) {
-	if e.fullBlocks() {
+// barrierLocked reports whether all events up to limit are settled, and
+// the stuck paths among them. An entry counts as stuck only after it
+// failed in a batch started after this barrier began. Unless Flush ships
+// the queue alone, owed full syncs that stand for changes up to limit
+// must be paid first.
+func (e *Engine) barrierLocked(limit, epoch uint64) (bool, []StuckPath) {
+	if !e.flushing && e.debts.blocksBarrier(limit) {
 		return false, nil
 	}
-	if len(e.splits) > 0 || e.rootRun || e.linkBlocks(limit) || e.overflowBlocks(limit) {
+	if len(e.splits) > 0 || e.rootRun {
 		return false, nil
 	}
 	blocked, entries := e.q.blocking(limit, func(c *entry) bool { return c.attempts > 0 && c.fail.epoch >= epoch })
@@ -120,13 +125,31 @@ func (e *Engine) barrier(limit, epoch uint64) (bool, []StuckPath) {
 	return true, stuck
 }
 
-// Flush ships everything queued, for shutdown. When ctx ends first it
-// reports what is left.
+// Flush ships everything queued, for shutdown. A running full sync is
+// stopped first, so that it cannot hold the queue hostage; the queue
+// ships; then, time allowing, the full syncs owed for changes nothing
+// else ships (overflow, the initial sync, an unclean start) run. What is
+// still owed when ctx ends stays in the journal for the next start and
+// is listed in the report. When ctx ends first it reports what is left.
 func (e *Engine) Flush(ctx context.Context) (FlushReport, error) {
+	stop := context.AfterFunc(ctx, func() { e.cancelFull() })
+	defer stop()
+	e.mu.Lock()
+	e.flushing = true
+	e.mu.Unlock()
+	e.cancelFull()
 	_, err := e.Sync(ctx)
 	e.mu.Lock()
+	e.flushing = false
+	blocked := e.debts.blocksBarrier(e.seq)
+	e.mu.Unlock()
+	if err == nil && blocked {
+		e.poke()
+		_, err = e.Sync(ctx)
+	}
+	e.mu.Lock()
 	defer e.mu.Unlock()
-	rep := FlushReport{Pending: e.q.pending(), InFlight: len(e.q.flight)}
+	rep := FlushReport{Pending: e.q.pending(), InFlight: len(e.q.flight), Owed: e.debts.status()}
 	e.q.tree.Ascend(func(c *entry) bool {
 		if len(rep.Paths) >= maxStuckListed {
 			return false
@@ -140,26 +163,44 @@ func (e *Engine) Flush(ctx context.Context) (FlushReport, error) {
 		}
 		rep.Paths = append(rep.Paths, p)
 	}
-	rep.Stuck = e.stuckList()
+	rep.Stuck = e.stuckListLocked()
 	if err != nil {
+		var se *StuckError
+		if rep.Pending+rep.InFlight == 0 && !errors.As(err, &se) {
+			return rep, fmt.Errorf("flush: the queue is on %s, but a full sync it owes (%s) did not finish; it is kept in the journal and the next start runs it: %w", e.cfg.Dest, owedReasons(rep.Owed), err)
+		}
 		return rep, fmt.Errorf("flush: %d change(s) not on the destination %s: %w", rep.Pending+rep.InFlight+len(e.q.long), e.cfg.Dest, err)
 	}
 	return rep, nil
 }
 
-// stuckList lists failing and over-long paths; e.mu is held.
-func (e *Engine) stuckList() []StuckPath {
+// cancelFull stops a running full sync; it stays owed.
+func (e *Engine) cancelFull() {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.full.cancel != nil {
+		e.full.cancel()
+	}
+}
+
+func owedReasons(o []OwedSync) string {
+	var b strings.Builder
+	for i, x := range o {
+		if !x.Blocks {
+			continue
+		}
+		if b.Len() > 0 && i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString(x.Reason)
+	}
+	return b.String()
+}
+
+// stuckListLocked lists failing and over-long paths.
+func (e *Engine) stuckListLocked() []StuckPath {
 	var out []StuckPath
-	for c := e.q.backoff.head; c != nil; c = c.links[lByLast].next {
-		if c.attempts > 0 {
-			out = append(out, stuckOfEntry(c))
-		}
-	}
-	for _, c := range e.q.flight {
-		if c.attempts > 0 {
-			out = append(out, stuckOfEntry(c))
-		}
-	}
+	e.q.failing(func(c *entry) { out = append(out, stuckOfEntry(c)) })
 	for _, l := range e.q.long {
 		out = append(out, stuckOfLong(l))
 	}
@@ -172,48 +213,45 @@ func (e *Engine) Status() Status {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	now := e.now()
+	h := &e.health
 	s := Status{
 		State:               e.state,
 		Source:              e.cfg.SourceName,
 		Dest:                e.cfg.Dest.String(),
 		Pending:             e.q.pending(),
 		MaxPending:          e.cfg.MaxPending,
-		OverflowFullSync:    e.overOwed(),
+		OverflowFullSync:    e.debts.has(ReasonOverflow),
 		InFlight:            len(e.q.flight),
-		LastSuccess:         tptr(e.lastSuccess),
-		LastErrorTime:       tptr(e.lastErrTime),
-		ConsecutiveFailures: e.failures,
-		NextRetry:           tptr(e.nextRetry),
+		LastSuccess:         tptr(h.lastSuccess),
+		LastErrorTime:       tptr(h.lastErrTime),
+		ConsecutiveFailures: h.failures,
+		NextRetry:           tptr(h.nextRetry),
 		Totals:              e.totals,
 		InitialSync:         e.initial,
-		Reconcile:           e.reconcileStatus(),
+		Reconcile:           e.reconcileStatusLocked(),
 		Recovery:            e.recovery,
 		Journal:             e.j.status(),
+		LinkedNames:         e.links.len(),
 	}
-	if e.lastErr != nil {
-		s.LastError = e.lastErr.Msg
-		s.LastErrorClass = e.lastErr.Class.String()
-	}
-	var oldest time.Time
-	older := func(t time.Time) {
-		if oldest.IsZero() || t.Before(oldest) {
-			oldest = t
+	if e.recovery.Start == StartUnclean {
+		switch {
+		case slices.ContainsFunc(e.debts.running, func(d debt) bool { return d.reason == ReasonUnclean }):
+			s.Recovery.Reconcile = "running"
+		case e.debts.has(ReasonUnclean):
+			s.Recovery.Reconcile = "waiting"
+		default:
+			s.Recovery.Reconcile = "done"
 		}
 	}
-	if h := e.q.byFirst.head; h != nil {
-		older(h.first)
+	if h.lastErr != nil {
+		s.LastError = h.lastErr.Msg
+		s.LastErrorClass = h.lastErr.Class.String()
 	}
-	for c := e.q.backoff.head; c != nil; c = c.links[lByLast].next {
-		older(c.first)
-	}
-	for _, c := range e.q.flight {
-		older(c.first)
-	}
-	if !oldest.IsZero() {
+	if oldest, ok := e.q.oldest(); ok {
 		s.OldestPending = &oldest
 		s.OldestPendingAgeSeconds = now.Sub(oldest).Seconds()
 	}
-	stuck := e.stuckList()
+	stuck := e.stuckListLocked()
 	s.StuckCount = len(stuck)
 	if len(stuck) > maxStuckListed {
 		stuck = stuck[:maxStuckListed]
@@ -231,7 +269,7 @@ func (e *Engine) Status() Status {
 func (e *Engine) driveOrWait(ctx context.Context, changed <-chan struct{}, met func() bool) {
 	select {
 	case e.runner <- struct{}{}:
-		e.detectVersion(ctx)
+		e.prepare(ctx)
 		e.drive(ctx, met)
 		e.release()
 		return

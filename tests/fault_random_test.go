@@ -94,7 +94,7 @@ func TestFaultRandomOpsWithCrash(t *testing.T) {
 	t.Logf("seed %d: %d operations done, %d refused (ENOENT, ENOTEMPTY, the crash...)", seed, ops.Load(), failed.Load())
 	m2.waitReconciled(t)
 	m2.assertMirrored(t, testkit.CompareOptions{})
-	t.Logf("seed %d: %v link repair(s) after the restart", seed, linkRepairs(m2.Status(t)))
+	t.Logf("seed %d: %v whole-tree sync(s) after the restart", seed, fullSyncs(m2.Status(t)))
 }
 
 // opGen makes random operations in a small shared namespace, so writers

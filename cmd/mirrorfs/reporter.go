@@ -15,9 +15,7 @@ func (r engineReporter) Report(c fs.Change) {
 	case fs.OpCreate, fs.OpMkdir, fs.OpMknod, fs.OpSymlink:
 		r.e.Add(mirror.Event{Op: mirror.OpCreate, Path: c.Path, Dir: c.Dir})
 	case fs.OpLink:
-		// rsync -H only links names it sends together: send both.
-		r.e.Add(mirror.Event{Op: mirror.OpCreate, Path: c.Path})
-		r.e.Add(mirror.Event{Op: mirror.OpAttrib, Path: c.From})
+		r.e.Add(mirror.Event{Op: mirror.OpLink, Path: c.Path, From: c.From})
 	case fs.OpUnlink, fs.OpRmdir:
 		r.e.Add(mirror.Event{Op: mirror.OpDelete, Path: c.Path, Dir: c.Dir})
 	case fs.OpRename:

@@ -60,8 +60,16 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 		fmt.Fprintf(tw, "  overflow\tmore than max-pending=%d changes: directories ship recursively, a full sync is owed\n", st.MaxPending)
 	}
 	fmt.Fprintf(tw, "  initial sync\t%s\n", initialState(st.InitialSync))
-	if r := st.Reconcile.LinkRepair; r != "" {
-		fmt.Fprintf(tw, "  link repair\tfull sync pending or running: %s\n", r)
+	for _, o := range st.Reconcile.Owed {
+		what := "owed"
+		if o.Running {
+			what = "running"
+		}
+		wait := ""
+		if o.Blocks {
+			wait = "; sync --wait and unmount wait for it"
+		}
+		fmt.Fprintf(tw, "  full sync\t%s (%s, since %s ago%s)\n", what, o.Reason, since(now, o.Since), wait)
 	}
 	printRecovery(tw, st)
 	if st.LastSuccess != nil {

@@ -1,0 +1,66 @@
+package tests
+
+import (
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
+)
+
+// TestOwedFullSyncSurvives: a full sync owed for changes past max-pending
+// (the destination down) outlives a clean stop whose flush timed out, and
+// a kill -9; the next mount, without an initial sync of its own, pays it
+// from the journal and the module converges.
+func TestOwedFullSyncSurvives(t *testing.T) {
+	for _, stop := range []string{"unmount with flush timeout", "kill -9"} {
+		t.Run(stop, func(t *testing.T) {
+			state := stateDirArg(t)
+			m := mountMirror(t, mountOptions{Args: []string{state, "-o", "max-pending=100", "--timeout", "2s", "--contimeout", "2s", "--flush-timeout", "3s"}})
+			lazyUnmountCleanup(t, m.Mnt)
+			m.assertMirrored(t, testkit.CompareOptions{})
+			m.Daemon.Stop()
+			t.Cleanup(m.Daemon.Start)
+			for i := range 300 {
+				write(t, filepath.Join(m.Mnt, fmt.Sprintf("top%03d", i)), "t")
+			}
+			if st := m.Status(t); !owes(st, "overflow") {
+				t.Fatalf("300 changes past max-pending=100: no overflow full sync owed: %s", st)
+			}
+			switch stop {
+			case "kill -9":
+				m.kill9(t)
+				waitStale(t, m.Mnt)
+			default:
+				out, code := m.Unmount(t)
+				if code != exitcode.Flush {
+					t.Fatalf("unmount with the daemon down: exit %d, want %d (flush incomplete): %s", code, exitcode.Flush, out)
+				}
+				m.Wait(t)
+			}
+			m.Daemon.Start()
+			m2 := m.remount(t, state, "--force", "--no-initial-sync")
+			m2.assertMirrored(t, testkit.CompareOptions{})
+			if st := m2.Status(t); owes(st, "overflow") {
+				t.Errorf("after convergence the overflow full sync is still owed: %s", st)
+			}
+			if !strings.Contains(m2.logText(), "overflow") {
+				t.Errorf("the second mount's log does not say it paid the overflow full sync:\n%s", m2.logText())
+			}
+		})
+	}
+}
+
+// owes reports whether status lists an owed or running full sync for reason.
+func owes(s status, reason string) bool {
+	r, _ := s["reconcile"].(map[string]any)
+	list, _ := r["owed"].([]any)
+	for _, o := range list {
+		if m, ok := o.(map[string]any); ok && m["reason"] == reason {
+			return true
+		}
+	}
+	return false
+}
