@@ -38,6 +38,11 @@ const (
 // only copy bytes into a buffer; a writer goroutine writes and fdatasyncs
 // it. The log is rewritten as the current pending set when it has grown
 // well past that set (compaction).
+//
+// Lifecycle: openJournal returns a journal without a writer; start rewrites
+// the log and only then starts the writer. done is closed whenever no
+// writer runs (before start, after a failed start, after close), so close
+// and compactNow never wait for a writer that is not there.
 type journal struct {
 	dir string
 	log *slog.Logger
@@ -45,7 +50,7 @@ type journal struct {
 	mu     sync.Mutex
 	buf    []byte
 	err    error // first write error: journaling stops, mirroring goes on
-	closed bool
+	closed bool  // close was called: nothing more is appended
 
 	// Owned by the writer goroutine once started.
 	f         *os.File
@@ -57,7 +62,7 @@ type journal struct {
 
 	kick    chan struct{}
 	stop    chan struct{}
-	done    chan struct{}
+	done    chan struct{}   // closed while no writer runs
 	compReq chan chan error // compaction on request (tests)
 
 	syncs     uint64 // read under mu
@@ -109,6 +114,8 @@ func openJournal(dir string, log *slog.Logger) (*journal, *replayed, error) {
 	if rep.torn {
 		log.Warn("journal ends in a torn record (crash while writing); using everything before it", "dir", dir)
 	}
+	noWriter := make(chan struct{})
+	close(noWriter)
 	return &journal{
 		dir:     dir,
 		log:     log,
@@ -116,7 +123,7 @@ func openJournal(dir string, log *slog.Logger) (*journal, *replayed, error) {
 		kick:    make(chan struct{}, 1),
 		compReq: make(chan chan error),
 		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		done:    noWriter,
 	}, rep, nil
 }
 
@@ -176,12 +183,14 @@ func replayLog(data []byte) (*replayed, error) {
 }
 
 // start writes snapshot() as the new journal (dropping the old one and its
-// clean marker) and starts the writer.
+// clean marker) and starts the writer. When that rewrite fails, the old
+// journal is left as it was, no writer runs, and the caller closes j.
 func (j *journal) start(snapshot func() []byte) error {
 	j.snapshot = snapshot
 	if err := j.compact(); err != nil {
 		return err
 	}
+	j.done = make(chan struct{})
 	go j.loop()
 	return nil
 }
@@ -313,7 +322,9 @@ func (j *journal) sync() {
 	j.mu.Unlock()
 }
 
-// compact replaces the log with the pending set, atomically.
+// compact replaces the log with the pending set, atomically. On failure
+// before the rename the old log is untouched and the partial copy removed
+// (on a full disk it holds the space the rest needs).
 func (j *journal) compact() error {
 	snap := j.snapshot()
 	tmp := filepath.Join(j.dir, journalFile+".tmp")
@@ -321,18 +332,23 @@ func (j *journal) compact() error {
 	if err != nil {
 		return fmt.Errorf("cannot create the journal in %s: %w", j.dir, err)
 	}
+	renamed := false
 	_, err = f.Write(snap)
 	if err == nil {
 		err = unix.Fdatasync(int(f.Fd()))
 	}
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(j.dir, journalFile))
+		renamed = err == nil
 	}
 	if err == nil {
 		err = syncDir(j.dir)
 	}
 	if err != nil {
 		f.Close()
+		if !renamed {
+			os.Remove(tmp)
+		}
 		return fmt.Errorf("rewriting the journal in %s: %w", j.dir, err)
 	}
 	if j.f != nil {
@@ -350,8 +366,12 @@ func (j *journal) compact() error {
 // compactNow has the writer rewrite the log now.
 func (j *journal) compactNow() error {
 	c := make(chan error)
-	j.compReq <- c
-	return <-c
+	select {
+	case j.compReq <- c:
+		return <-c
+	case <-j.done:
+		return errors.New("journal: no writer runs")
+	}
 }
 
 func syncDir(dir string) error {
@@ -382,14 +402,16 @@ func (j *journal) broken() error {
 	return j.err
 }
 
-// close stops the writer after a last flush; clean marks an orderly stop,
-// after which the next start replays the journal without a reconcile.
+// close stops the writer, if one runs, after a last flush; clean marks an
+// orderly stop, after which the next start replays the journal without a
+// reconcile. It returns the journal's write error, if any.
 func (j *journal) close(clean bool) error {
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
 		return nil
 	}
+	j.closed = true // the clean marker is the last record
 	if clean && j.err == nil {
 		j.buf = appendRecord(j.buf, &record{kind: recClean})
 	}
@@ -397,7 +419,6 @@ func (j *journal) close(clean bool) error {
 	close(j.stop)
 	<-j.done
 	j.mu.Lock()
-	j.closed = true
 	err := j.err
 	j.mu.Unlock()
 	if j.f != nil {

@@ -43,6 +43,8 @@ func (e *Engine) openJournal() error {
 		e.full.recovery = e.full.reqGen
 	}
 	if err := j.start(e.journalSnapshot); err != nil {
+		// The old journal is as it was, for the next start to replay; no
+		// writer runs, so close only releases the lock.
 		j.close(false)
 		return err
 	}
