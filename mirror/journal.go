@@ -49,7 +49,7 @@ type journal struct {
 
 	mu     sync.Mutex
 	buf    []byte
-	err    error // first write error: journaling stops, mirroring goes on
+	err    error // first write error (*JournalError): journaling stops, mirroring goes on
 	closed bool  // close was called: nothing more is appended
 
 	// Owned by the writer goroutine once started.
@@ -68,6 +68,21 @@ type journal struct {
 	syncs     uint64 // read under mu
 	lastBytes int64
 }
+
+// JournalError says the journal in Dir cannot be written: the first rewrite
+// at start, a later append, rewrite or fdatasync failed. Err is the cause
+// (errors.Is(err, syscall.ENOSPC) for a full filesystem).
+type JournalError struct {
+	Dir string
+	Op  string // "rewriting it", "appending to it", "syncing it"
+	Err error
+}
+
+func (e *JournalError) Error() string {
+	return fmt.Sprintf("the journal in %s cannot be written (%s): %v", e.Dir, e.Op, e.Err)
+}
+
+func (e *JournalError) Unwrap() error { return e.Err }
 
 // replayed is what a journal held when it was opened.
 type replayed struct {
@@ -263,7 +278,11 @@ func (j *journal) loop() {
 				j.sync()
 				dirty = false
 			}
-			c <- j.compact()
+			err := j.compact()
+			if err != nil {
+				j.setErr(err) // snapshot dropped the buffer: the old log lacks it
+			}
+			c <- err
 			continue
 		}
 		if d := commitInterval - time.Since(last); d > 0 {
@@ -295,7 +314,7 @@ func (j *journal) write() bool {
 		return false
 	}
 	if _, err := j.f.Write(b); err != nil {
-		j.setErr(fmt.Errorf("writing the journal in %s: %w", j.dir, err))
+		j.setErr(&JournalError{Dir: j.dir, Op: "appending to it", Err: err})
 		return false
 	}
 	j.size += int64(len(b))
@@ -314,7 +333,7 @@ func (j *journal) sync() {
 		return
 	}
 	if err := unix.Fdatasync(int(j.f.Fd())); err != nil {
-		j.setErr(fmt.Errorf("syncing the journal in %s: %w", j.dir, err))
+		j.setErr(&JournalError{Dir: j.dir, Op: "syncing it", Err: fmt.Errorf("fdatasync %s: %w", filepath.Join(j.dir, journalFile), err)})
 		return
 	}
 	j.mu.Lock()
@@ -330,12 +349,14 @@ func (j *journal) compact() error {
 	tmp := filepath.Join(j.dir, journalFile+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("cannot create the journal in %s: %w", j.dir, err)
+		return &JournalError{Dir: j.dir, Op: "rewriting it", Err: err}
 	}
 	renamed := false
 	_, err = f.Write(snap)
 	if err == nil {
-		err = unix.Fdatasync(int(f.Fd()))
+		if err = unix.Fdatasync(int(f.Fd())); err != nil {
+			err = fmt.Errorf("fdatasync %s: %w", tmp, err)
+		}
 	}
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(j.dir, journalFile))
@@ -349,7 +370,7 @@ func (j *journal) compact() error {
 		if !renamed {
 			os.Remove(tmp)
 		}
-		return fmt.Errorf("rewriting the journal in %s: %w", j.dir, err)
+		return &JournalError{Dir: j.dir, Op: "rewriting it", Err: err}
 	}
 	if j.f != nil {
 		j.f.Close()

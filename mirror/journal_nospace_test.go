@@ -148,6 +148,10 @@ func TestJournalStartNoSpace(t *testing.T) {
 		t.Fatal("New succeeded although the journal cannot be rewritten")
 	}
 	t.Logf("New: %v", err)
+	var je *JournalError
+	if !errors.As(err, &je) || je.Dir != state {
+		t.Errorf("error %q (%T) is not a *JournalError for %s", err, err, state)
+	}
 	if !errors.Is(err, syscall.ENOSPC) {
 		t.Errorf("errors.Is(%q, ENOSPC) is false", err)
 	}
@@ -167,6 +171,65 @@ func TestJournalStartNoSpace(t *testing.T) {
 	defer e.Close()
 	if st := e.Status(); st.Recovery.Start != StartUnclean || st.Recovery.Replayed != 300 {
 		t.Errorf("after freeing space: recovery %+v, want start=%s replayed=300", st.Recovery, StartUnclean)
+	}
+}
+
+// TestJournalNoSpaceWhileRunning: the journal's filesystem fills up while
+// the engine runs. Journaling stops, loudly (log and status), and nothing
+// else does: changes keep shipping, Close returns at once with the error.
+// No clean marker is written, so the next start reconciles.
+func TestJournalNoSpaceWhileRunning(t *testing.T) {
+	for _, how := range []string{"append", "compaction"} {
+		t.Run(how, func(t *testing.T) {
+			state := filepath.Join(smallTmpfs(t, "256k"), "state")
+			dst := t.TempDir()
+			h := journalHarness(t, Destination{Kind: DestLocal, LocalDir: dst}, dst, state, t.TempDir())
+			h.start()
+			h.write("before", "b")
+			h.mustSync()
+			free := fill(t, filepath.Dir(state))
+
+			if how == "compaction" {
+				err := h.eng.j.compactNow()
+				if !errors.Is(err, syscall.ENOSPC) {
+					t.Errorf("compaction on a full disk: %v, want ENOSPC", err)
+				}
+				if _, err := os.Stat(filepath.Join(state, journalFile+".tmp")); !errors.Is(err, os.ErrNotExist) {
+					t.Errorf("a failed compaction left its partial copy behind: %v", err)
+				}
+			}
+			// More records than the free tail of the log's last page.
+			for i := range 200 {
+				h.write(fmt.Sprintf("during-%03d-%s", i, strings.Repeat("x", 40)), "d")
+			}
+			waitFor(t, "the journal error in status", func() bool {
+				return strings.Contains(h.eng.Status().Journal.Error, "no space left on device")
+			})
+			h.mustSync() // shipping goes on
+			compareTrees(t, h.src, dst, nil)
+			if !strings.Contains(h.logs.String(), "journal stopped") {
+				t.Errorf("no log line says the journal stopped:\n%s", h.logs.String())
+			}
+			h.stop()
+			done := make(chan error, 1)
+			go func() { done <- h.eng.Close() }()
+			select {
+			case err := <-done:
+				var je *JournalError
+				if !errors.As(err, &je) || !errors.Is(err, syscall.ENOSPC) {
+					t.Errorf("Close: %v, want the *JournalError with ENOSPC", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("Close did not return within 10s")
+			}
+
+			free()
+			h2 := journalHarness(t, Destination{Kind: DestLocal, LocalDir: dst}, dst, state, h.src)
+			defer h2.eng.Close()
+			if st := h2.eng.Status(); st.Recovery.Start != StartUnclean {
+				t.Errorf("after a run whose journal broke: recovery %+v, want start=%s (reconcile)", st.Recovery, StartUnclean)
+			}
+		})
 	}
 }
 
