@@ -38,14 +38,19 @@ const (
 // only copy bytes into a buffer; a writer goroutine writes and fdatasyncs
 // it. The log is rewritten as the current pending set when it has grown
 // well past that set (compaction).
+//
+// Lifecycle: openJournal returns a journal without a writer; start rewrites
+// the log and only then starts the writer. done is closed whenever no
+// writer runs (before start, after a failed start, after close), so close
+// and compactNow never wait for a writer that is not there.
 type journal struct {
 	dir string
 	log *slog.Logger
 
 	mu     sync.Mutex
 	buf    []byte
-	err    error // first write error: journaling stops, mirroring goes on
-	closed bool
+	err    error // first write error (*JournalError): journaling stops, mirroring goes on
+	closed bool  // close was called: nothing more is appended
 
 	// Owned by the writer goroutine once started.
 	f         *os.File
@@ -57,12 +62,27 @@ type journal struct {
 
 	kick    chan struct{}
 	stop    chan struct{}
-	done    chan struct{}
+	done    chan struct{}   // closed while no writer runs
 	compReq chan chan error // compaction on request (tests)
 
 	syncs     uint64 // read under mu
 	lastBytes int64
 }
+
+// JournalError says the journal in Dir cannot be written: the first rewrite
+// at start, a later append, rewrite or fdatasync failed. Err is the cause
+// (errors.Is(err, syscall.ENOSPC) for a full filesystem).
+type JournalError struct {
+	Dir string
+	Op  string // "rewriting it", "appending to it", "syncing it"
+	Err error
+}
+
+func (e *JournalError) Error() string {
+	return fmt.Sprintf("the journal in %s cannot be written (%s): %v", e.Dir, e.Op, e.Err)
+}
+
+func (e *JournalError) Unwrap() error { return e.Err }
 
 // replayed is what a journal held when it was opened.
 type replayed struct {
@@ -109,6 +129,8 @@ func openJournal(dir string, log *slog.Logger) (*journal, *replayed, error) {
 	if rep.torn {
 		log.Warn("journal ends in a torn record (crash while writing); using everything before it", "dir", dir)
 	}
+	noWriter := make(chan struct{})
+	close(noWriter)
 	return &journal{
 		dir:     dir,
 		log:     log,
@@ -116,7 +138,7 @@ func openJournal(dir string, log *slog.Logger) (*journal, *replayed, error) {
 		kick:    make(chan struct{}, 1),
 		compReq: make(chan chan error),
 		stop:    make(chan struct{}),
-		done:    make(chan struct{}),
+		done:    noWriter,
 	}, rep, nil
 }
 
@@ -182,12 +204,14 @@ func replayLog(data []byte) (*replayed, error) {
 }
 
 // start writes snapshot() as the new journal (dropping the old one and its
-// clean marker) and starts the writer.
+// clean marker) and starts the writer. When that rewrite fails, the old
+// journal is left as it was, no writer runs, and the caller closes j.
 func (j *journal) start(snapshot func() []byte) error {
 	j.snapshot = snapshot
 	if err := j.compact(); err != nil {
 		return err
 	}
+	j.done = make(chan struct{})
 	go j.loop()
 	return nil
 }
@@ -261,7 +285,11 @@ func (j *journal) loop() {
 				j.sync()
 				dirty = false
 			}
-			c <- j.compact()
+			err := j.compact()
+			if err != nil {
+				j.setErr(err) // snapshot dropped the buffer: the old log lacks it
+			}
+			c <- err
 			continue
 		}
 		if d := commitInterval - time.Since(last); d > 0 {
@@ -293,7 +321,7 @@ func (j *journal) write() bool {
 		return false
 	}
 	if _, err := j.f.Write(b); err != nil {
-		j.setErr(fmt.Errorf("writing the journal in %s: %w", j.dir, err))
+		j.setErr(&JournalError{Dir: j.dir, Op: "appending to it", Err: err})
 		return false
 	}
 	j.size += int64(len(b))
@@ -312,7 +340,7 @@ func (j *journal) sync() {
 		return
 	}
 	if err := unix.Fdatasync(int(j.f.Fd())); err != nil {
-		j.setErr(fmt.Errorf("syncing the journal in %s: %w", j.dir, err))
+		j.setErr(&JournalError{Dir: j.dir, Op: "syncing it", Err: fmt.Errorf("fdatasync %s: %w", filepath.Join(j.dir, journalFile), err)})
 		return
 	}
 	j.mu.Lock()
@@ -320,27 +348,36 @@ func (j *journal) sync() {
 	j.mu.Unlock()
 }
 
-// compact replaces the log with the pending set, atomically.
+// compact replaces the log with the pending set, atomically. On failure
+// before the rename the old log is untouched and the partial copy removed
+// (on a full disk it holds the space the rest needs).
 func (j *journal) compact() error {
 	snap := j.snapshot()
 	tmp := filepath.Join(j.dir, journalFile+".tmp")
 	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY|os.O_APPEND, 0o600)
 	if err != nil {
-		return fmt.Errorf("cannot create the journal in %s: %w", j.dir, err)
+		return &JournalError{Dir: j.dir, Op: "rewriting it", Err: err}
 	}
+	renamed := false
 	_, err = f.Write(snap)
 	if err == nil {
-		err = unix.Fdatasync(int(f.Fd()))
+		if err = unix.Fdatasync(int(f.Fd())); err != nil {
+			err = fmt.Errorf("fdatasync %s: %w", tmp, err)
+		}
 	}
 	if err == nil {
 		err = os.Rename(tmp, filepath.Join(j.dir, journalFile))
+		renamed = err == nil
 	}
 	if err == nil {
 		err = syncDir(j.dir)
 	}
 	if err != nil {
 		f.Close()
-		return fmt.Errorf("rewriting the journal in %s: %w", j.dir, err)
+		if !renamed {
+			os.Remove(tmp)
+		}
+		return &JournalError{Dir: j.dir, Op: "rewriting it", Err: err}
 	}
 	if j.f != nil {
 		j.f.Close()
@@ -357,8 +394,12 @@ func (j *journal) compact() error {
 // compactNow has the writer rewrite the log now.
 func (j *journal) compactNow() error {
 	c := make(chan error)
-	j.compReq <- c
-	return <-c
+	select {
+	case j.compReq <- c:
+		return <-c
+	case <-j.done:
+		return errors.New("journal: no writer runs")
+	}
 }
 
 func syncDir(dir string) error {
@@ -389,14 +430,16 @@ func (j *journal) broken() error {
 	return j.err
 }
 
-// close stops the writer after a last flush; clean marks an orderly stop,
-// after which the next start replays the journal without a reconcile.
+// close stops the writer, if one runs, after a last flush; clean marks an
+// orderly stop, after which the next start replays the journal without a
+// reconcile. It returns the journal's write error, if any.
 func (j *journal) close(clean bool) error {
 	j.mu.Lock()
 	if j.closed {
 		j.mu.Unlock()
 		return nil
 	}
+	j.closed = true // the clean marker is the last record
 	if clean && j.err == nil {
 		j.buf = appendRecord(j.buf, &record{kind: recClean})
 	}
@@ -404,7 +447,6 @@ func (j *journal) close(clean bool) error {
 	close(j.stop)
 	<-j.done
 	j.mu.Lock()
-	j.closed = true
 	err := j.err
 	j.mu.Unlock()
 	if j.f != nil {

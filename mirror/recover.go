@@ -41,6 +41,8 @@ func (e *Engine) openJournal() error {
 		e.debts.owe(ReasonUnclean, 0, e.seq, e.now())
 	}
 	if err := j.start(e.journalSnapshot); err != nil {
+		// The old journal is as it was, for the next start to replay; no
+		// writer runs, so close only releases the lock.
 		j.close(false)
 		return err
 	}

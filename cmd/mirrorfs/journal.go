@@ -45,6 +45,22 @@ func setupJournal(cfg config.Config, ecfg *mirror.Config) error {
 	return nil
 }
 
+// engineError gives mirror.New's error its exit code and, for a journal
+// that cannot be written, what to do. That is no bad option but the state
+// of a disk, which may heal: exit 1, so systemd's Restart=on-failure tries
+// again. The journal is left as it was; a later mount replays it.
+func engineError(err error) error {
+	var je *mirror.JournalError
+	if !errors.As(err, &je) {
+		return withCode(exitcode.Usage, err)
+	}
+	fix := "repair it"
+	if errors.Is(err, syscall.ENOSPC) || errors.Is(err, syscall.EDQUOT) {
+		fix = "free space on its filesystem"
+	}
+	return codef(exitcode.Internal, "%w; %s (the next mount replays the unshipped changes it holds), or choose another --state-dir, or state-dir=none to run without a journal", err, fix)
+}
+
 // clearStale lazily unmounts what a crashed mirrorfs left at mp
 // ("transport endpoint is not connected"). A live mount is left alone.
 func clearStale(mp string, log *slog.Logger) error {

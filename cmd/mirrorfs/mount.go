@@ -134,7 +134,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		return nil, err
 	}
 	if inst.engine, err = mirror.New(ecfg); err != nil {
-		return nil, withCode(exitcode.Usage, err)
+		return nil, engineError(err)
 	}
 	if err := probe(ctx, ecfg, log); err != nil {
 		return nil, err
