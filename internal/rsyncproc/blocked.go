@@ -2,6 +2,7 @@ package rsyncproc
 
 import (
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -12,15 +13,21 @@ import (
 // forever, and rsync's --timeout does not cover it (the process is in the
 // kernel, not in its I/O loop). blockWatch spots such a process in the tree
 // from /proc/PID/syscall and /proc/PID/wchan and reads the path it is
-// opening from /proc/PID/mem.
+// opening from /proc/PID/mem. (A FIFO that has a writer opens at once, and
+// rsync then sends it as empty without reading it: its fstat says size 0.
+// So a stuck read of a FIFO does not happen; a stuck open does.)
 
 // Blocked describes a process that was killed while stuck on a path.
 type Blocked struct {
 	PID     int
-	Syscall string        // "openat", "open", "stat", ...
-	Path    string        // the path argument as the process passed it; "" if unreadable
-	Wchan   string        // kernel wait channel, e.g. "wait_for_partner" (a FIFO open)
-	For     time.Duration // how long it was seen stuck
+	Syscall string // "openat", "open", "stat", ...
+	Path    string // the path argument as the process passed it; "" if unreadable
+	// Dir is what a relative Path is relative to, as the process sees it:
+	// its working directory, or the directory fd an *at call was given.
+	// rsync 3.4+ opens "name" relative to an fd of the file's directory.
+	Dir   string
+	Wchan string        // kernel wait channel, e.g. "wait_for_partner" (a FIFO open)
+	For   time.Duration // how long it was seen stuck
 }
 
 type pathCall struct {
@@ -76,12 +83,34 @@ func (w *blockWatch) check(pid int, now time.Time) *Blocked {
 		b.Syscall = "open"
 		return b
 	}
-	if call.arg < len(args) {
-		if p, err := readCString(pid, args[call.arg]); err == nil && procLine(pid, "syscall") == line {
-			b.Path = p
+	if p, err := readCString(pid, args[call.arg]); err == nil && procLine(pid, "syscall") == line {
+		b.Path = p
+		if !filepath.IsAbs(p) {
+			b.Dir = baseDir(pid, call, args)
 		}
 	}
 	return b
+}
+
+// atFDCWD is AT_FDCWD as the kernel reads an int argument.
+const atFDCWD = -100
+
+// baseDir resolves the directory a relative path argument starts from.
+func baseDir(pid int, call pathCall, args []uint64) string {
+	link := "cwd"
+	if call.arg == 1 && int32(uint32(args[0])) != atFDCWD {
+		link = "fd/" + strconv.Itoa(int(int32(uint32(args[0]))))
+	}
+	d, _ := os.Readlink("/proc/" + strconv.Itoa(pid) + "/" + link)
+	return d
+}
+
+// Abs is the path the process was stuck on, joined to Dir when relative.
+func (b *Blocked) Abs() string {
+	if b.Path == "" || filepath.IsAbs(b.Path) || b.Dir == "" {
+		return b.Path
+	}
+	return filepath.Join(b.Dir, b.Path)
 }
 
 // parseSyscall splits /proc/PID/syscall ("257 0xffffff9c 0x55d0... ...");

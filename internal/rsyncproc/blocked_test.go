@@ -2,10 +2,15 @@ package rsyncproc
 
 import (
 	"context"
+	"crypto/rand"
+	"errors"
+	"os"
 	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
 // A child stuck opening a FIFO that has no writer is killed within
@@ -57,6 +62,7 @@ func TestBlockedOpen(t *testing.T) {
 				t.Errorf("blamed pid %d, the opener was %d", b.PID, stuck)
 			}
 			eventually(t, 5*time.Second, "the stuck process to die", func() bool { return gone(stuck) })
+			noneLeft(t)
 			t.Logf("%v", r.Err())
 		})
 	}
@@ -69,4 +75,47 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// The case seen in the field: a real rsync sender built its file list with
+// a regular file that became a FIFO before the sender opened it.
+func TestRsyncSenderStuckOnFIFO(t *testing.T) {
+	rsync := testkit.RequireTool(t, "rsync")
+	dir := t.TempDir()
+	src, dst := filepath.Join(dir, "src"), filepath.Join(dir, "dst")
+	for _, d := range []string{filepath.Join(src, "d"), dst} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	big := make([]byte, 2<<20)
+	rand.Read(big)
+	victim := filepath.Join(src, "d", "victim")
+	if err := errors.Join(os.WriteFile(filepath.Join(src, "big"), big, 0o644), os.WriteFile(victim, []byte("x"), 0o644)); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	done := make(chan Result, 1)
+	go func() {
+		done <- Run(ctx, Spec{Path: rsync, Args: []string{"-a", "--bwlimit=500", "--timeout=5", "--files-from=-", "--from0", src + "/", dst + "/"},
+			Stdin: []byte("big\x00d/victim\x00"), Stall: time.Hour})
+	}()
+	// Once big is being received the file list is built: swap the victim.
+	eventually(t, 30*time.Second, "rsync to start receiving big", func() bool {
+		m, _ := filepath.Glob(filepath.Join(dst, ".big.*"))
+		return len(m) > 0
+	})
+	if err := errors.Join(os.Remove(victim), syscall.Mkfifo(victim, 0o644)); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.Blocked == nil {
+		t.Fatalf("not reported as blocked: code %d, err %v, stderr %s", r.Code, r.Err(), r.Stderr)
+	}
+	if got := r.Blocked.Abs(); got != victim {
+		t.Fatalf("blocked on %q (path %q in %q), want %q", got, r.Blocked.Path, r.Blocked.Dir, victim)
+	}
+	noneLeft(t) // the generator and receiver too
+	t.Logf("%v", r.Err())
 }

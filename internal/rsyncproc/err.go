@@ -13,7 +13,7 @@ func (r Result) Err() error {
 		return r.StartErr
 	case r.Blocked != nil:
 		b := r.Blocked
-		return fmt.Errorf("killed: pid %d was stuck in %s(%q) for %s (wait channel %s)", b.PID, b.Syscall, b.Path, b.For.Round(time.Millisecond), b.Wchan)
+		return fmt.Errorf("killed: pid %d was stuck in %s(%q) for %s (wait channel %s)", b.PID, b.Syscall, b.Abs(), b.For.Round(time.Millisecond), b.Wchan)
 	case r.Stalled > 0:
 		return fmt.Errorf("killed: no I/O progress for %s", r.Stalled)
 	case r.Cancelled:

@@ -67,3 +67,21 @@ func eventually(t *testing.T, within time.Duration, what string, cond func() boo
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// ours lists the live processes that carry this process's owner marker.
+func ours() []int {
+	names, _ := filepath.Glob("/proc/[0-9]*")
+	var out []int
+	for _, n := range names {
+		pid, _ := strconv.Atoi(filepath.Base(n))
+		if v, ok := marker(pid); ok && v == Owner() && !gone(pid) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}
+
+func noneLeft(t *testing.T) {
+	t.Helper()
+	eventually(t, 5*time.Second, "no child of ours to be left", func() bool { return len(ours()) == 0 })
+}
