@@ -66,7 +66,7 @@ func Run(ctx context.Context, s Spec) Result {
 	defer cancel()
 	cmd := exec.CommandContext(runCtx, s.Path, s.Args...)
 	cmd.Dir = "/" // never inside a mount we may be serving
-	cmd.Env = childEnv(s.DropPasswordEnv)
+	cmd.Env = Env(s.DropPasswordEnv)
 	cmd.ExtraFiles = s.ExtraFiles
 	cmd.Stdin = bytes.NewReader(s.Stdin)
 	var stdout, stderr buffer
