@@ -1,45 +1,39 @@
 package mirror
 
 import (
-	"bytes"
 	"context"
-	"errors"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/rsyncproc"
 )
 
 // result is what one rsync process left behind.
 type result struct {
-	code      int // -1: killed or could not start
+	code      int // -1: killed; -2: could not start
 	stdout    []byte
 	stderr    []byte
 	bytesSent int64
 	startErr  error
 	stalled   time.Duration // killed by the watchdog after this long without progress
-	blocked   string        // killed while it hung opening this path (as rsync named it)
+	// blocked is the path (relative to the source) that rsync was stuck
+	// opening when it was killed: a listed file turned into a FIFO or a
+	// device. Such a run also sets stalled (how long it was seen stuck, at
+	// least 1ms); resultError takes blocked first.
+	blocked string
 }
 
-// childEnv passes RSYNC_PASSWORD through only when no password file is set,
-// so exactly one source of the password is in play.
-func childEnv(cfg *Config) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "RSYNC_PASSWORD=") && cfg.PasswordFile != "" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
-}
+// childEnv is the environment rsync runs with: RSYNC_PASSWORD only when no
+// password file is set.
+func childEnv(cfg *Config) []string { return rsyncproc.Env(cfg.PasswordFile != "") }
 
 // execRsync runs rsync with the backing directory as fd 3; it is killed
-// (with its children) when ctx ends, or when it makes no progress for
-// stall (0: never; see watchdog.go).
+// (with its children) when ctx ends, when it makes no progress for stall
+// (0: never; see watchdog.go), or when it is stuck opening a path.
 func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte, stall time.Duration) result {
 	return execRsyncFd(ctx, cfg, args, stdin, stall, nil)
 }
@@ -51,62 +45,53 @@ func execRsyncFd(ctx context.Context, cfg *Config, args []string, stdin []byte, 
 		return result{code: -2, startErr: xerr}
 	}
 	defer removeRules()
-	runCtx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	cmd := exec.CommandContext(runCtx, cfg.RsyncPath, args...)
-	cmd.Dir = "/" // never inside a mount we may be serving
-	cmd.Env = childEnv(cfg)
+	var files []*os.File
 	if cfg.Source != nil {
-		cmd.ExtraFiles = []*os.File{cfg.Source}
+		files = []*os.File{cfg.Source}
 		if extra != nil {
-			cmd.ExtraFiles = append(cmd.ExtraFiles, extra)
+			files = append(files, extra)
 		}
 	}
-	cmd.Stdin = bytes.NewReader(stdin)
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	// A new session: no controlling terminal to prompt for a password on,
-	// and a process group to kill as a whole.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	closeOnExecAll()
-	err := cmd.Start()
-	stalled := make(chan bool, 1)
-	if err == nil {
-		if stall > 0 {
-			go func() {
-				s := watchStall(runCtx, cmd.Process.Pid, stall)
-				if s {
-					cfg.Logger.Warn("rsync made no progress (no data read or written but keep-alives): killing it; the batch stays queued and is retried",
-						"stalled_for", stall, "pid", cmd.Process.Pid, "dest", cfg.Dest.String())
-					cancel()
-				}
-				stalled <- s
-			}()
-		} else {
-			stalled <- false
-		}
-		err = cmd.Wait()
-		cancel()
-	} else {
-		stalled <- false
+	log := cfg.Logger
+	if log != nil {
+		log = log.With("dest", cfg.Dest.String())
 	}
-	r := result{stdout: stdout.Bytes(), stderr: stderr.Bytes()}
-	var ee *exec.ExitError
-	switch {
-	case err == nil: // finished as the watchdog fired: a success all the same
-	case <-stalled:
-		r.code, r.stalled = -1, stall
-	case ctx.Err() != nil:
-		r.code = -1
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	default:
-		r.code, r.startErr = -2, err
+	p := rsyncproc.Run(ctx, rsyncproc.Spec{
+		Path:            cfg.RsyncPath,
+		Args:            args,
+		Stdin:           stdin,
+		ExtraFiles:      files,
+		DropPasswordEnv: cfg.PasswordFile != "", // exactly one source of the password
+		Stall:           stall,
+		Logger:          log,
+	})
+	r := result{code: p.Code, stdout: p.Stdout, stderr: p.Stderr, startErr: p.StartErr, stalled: p.Stalled}
+	if p.StartErr != nil {
+		r.code = -2
+	}
+	if b := p.Blocked; b != nil {
+		r.blocked = sourceRelative(cfg.Source, b)
+		r.stalled = max(b.For, time.Millisecond)
 	}
 	r.bytesSent = statNumber(r.stdout, "Total bytes sent")
 	return r
+}
+
+// sourceRelative maps the path a stuck rsync was opening to a path below
+// the backing directory; the raw argument when it lies elsewhere.
+func sourceRelative(src *os.File, b *rsyncproc.Blocked) string {
+	p := b.Abs()
+	if src != nil {
+		if root, err := os.Readlink("/proc/self/fd/" + strconv.Itoa(int(src.Fd()))); err == nil {
+			if rel, err := filepath.Rel(root, p); err == nil && filepath.IsAbs(p) && !strings.HasPrefix(rel, "..") {
+				return rel
+			}
+		}
+	}
+	if rel, ok := strings.CutPrefix(b.Path, sourceArg); ok {
+		return strings.TrimSuffix(rel, "/")
+	}
+	return b.Path
 }
 
 var statRE = regexp.MustCompile(`(?m)^([A-Za-z ]+): ([0-9,]+)`)

@@ -1,7 +1,7 @@
 package mirror
 
 import (
-	"os/exec"
+	"context"
 	"strconv"
 	"strings"
 	"testing"
@@ -17,14 +17,17 @@ func TestRsyncInheritsNoStrayDescriptors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	closeOnExecAll()
-	out, err := exec.Command("sh", "-c", "ls /proc/self/fd").Output()
-	if err != nil {
+	cfg := Config{Dest: Destination{Kind: DestLocal, LocalDir: t.TempDir()}, RsyncPath: fakeRsync(t, "ls /proc/$$/fd")}
+	if err := cfg.setDefaults(); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range strings.Fields(string(out)) {
+	r := execRsync(context.Background(), &cfg, nil, nil, 0)
+	if r.code != 0 {
+		t.Fatalf("code %d: %s", r.code, r.stderr)
+	}
+	for _, f := range strings.Fields(string(r.stdout)) {
 		if f == strconv.Itoa(fd) {
-			t.Fatalf("child inherited fd %d; its descriptors: %s", fd, out)
+			t.Fatalf("child inherited fd %d; its descriptors: %s", fd, r.stdout)
 		}
 	}
 }

@@ -102,9 +102,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 		// Killed before it finished: it stays owed, and runs again with
 		// the path it hung on retried on its own.
 		e.debts.finish(false)
-		if rel, ok := relativeName(r.blocked, sourceArg, e.cfg.Dest); ok {
-			e.failPathLocked(rel, blockedMsg)
-		}
+		e.failPathLocked(r.blocked, blockedMsg)
 		e.log.Warn(what+" hung opening a path that changed type under it; that path is retried on its own, the "+what+" runs again",
 			"path", r.blocked)
 	case rerr == nil || rerr.Class == ClassPartial:

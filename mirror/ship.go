@@ -199,10 +199,8 @@ func (e *Engine) partialLocked(b *batch, r *run, members []*entry, res result, r
 // own; the others were not all sent, so they go back unblamed.
 func (e *Engine) blockedLocked(b *batch, r *run, members []*entry, res result) {
 	failed := make(map[*entry]string)
-	if rel, ok := relativeName(res.blocked, sourceArg, e.cfg.Dest); ok {
-		for _, h := range attribute(rel, r) {
-			failed[h] = blockedMsg
-		}
+	for _, h := range attribute(res.blocked, r) {
+		failed[h] = blockedMsg
 	}
 	failLinked(r, failed)
 	for _, m := range members {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -53,5 +54,41 @@ func TestStallAfter(t *testing.T) {
 	}
 	if got := c.stallAfter(modeFull); got != 10*time.Minute {
 		t.Errorf("full sync: %v, want 10m", got)
+	}
+}
+
+// A run stuck opening a FIFO in the source is killed well before the stall
+// period, and the path is reported relative to the source, whichever way
+// the opener named it.
+func TestWatchdogBlockedOpen(t *testing.T) {
+	tests := []struct {
+		name, script, want string
+	}{
+		{"through the source fd", "cat /proc/self/fd/3/sub/fifo", "sub/fifo"},
+		{"relative to its cwd", "cd /proc/self/fd/3/sub && exec 4< fifo", "sub/fifo"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := t.TempDir()
+			if err := os.Mkdir(filepath.Join(src, "sub"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := syscall.Mkfifo(filepath.Join(src, "sub", "fifo"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			dir, err := os.Open(src)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dir.Close()
+			cfg := Config{Source: dir, Dest: Destination{Kind: DestLocal, LocalDir: t.TempDir()}, RsyncPath: fakeRsync(t, tt.script)}
+			if err := cfg.setDefaults(); err != nil {
+				t.Fatal(err)
+			}
+			r := execRsync(context.Background(), &cfg, nil, nil, time.Hour)
+			if r.blocked != tt.want || r.stalled <= 0 || r.code != -1 {
+				t.Fatalf("blocked %q, stalled %v, code %d; want %q, a stall, -1", r.blocked, r.stalled, r.code, tt.want)
+			}
+		})
 	}
 }

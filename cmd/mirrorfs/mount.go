@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/internal/rsyncproc"
 	"log/slog"
 	"os"
 	"time"
@@ -67,6 +68,10 @@ type instance struct {
 // setup does everything up to a usable mount. Nothing here writes to the
 // data directory: every check that can fail runs before the mount.
 func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logger) (*instance, error) {
+	// rsyncs a killed mirrorfs left behind would race ours on the module.
+	if _, err := rsyncproc.ReapOrphans(log); err != nil {
+		log.Warn("cannot look for rsync processes left by a dead mirrorfs", "error", err)
+	}
 	if _, err := mirror.RsyncVersion(ctx, cfg.Rsync); err != nil {
 		return nil, withCode(exitcode.Internal, err)
 	}

@@ -1,7 +1,6 @@
 package doctor
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -9,13 +8,12 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
+	"github.com/mirrorfs/mirrorfs/internal/rsyncproc"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -44,29 +42,12 @@ func (d Dest) rsync(ctx context.Context, stdin []byte, args ...string) (stdout, 
 			a = append(a, "--password-file="+d.PasswordFile)
 		}
 	}
-	cmd := exec.CommandContext(ctx, d.Rsync, append(a, args...)...)
-	cmd.Dir = "/"
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true} // no terminal to prompt for a password on
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "RSYNC_PASSWORD=") && d.PasswordFile != "" {
-			continue
-		}
-		cmd.Env = append(cmd.Env, kv)
+	r := rsyncproc.Run(ctx, rsyncproc.Spec{Path: d.Rsync, Args: append(a, args...), Stdin: stdin, DropPasswordEnv: d.PasswordFile != ""})
+	stderr = string(r.Stderr)
+	if r.Code < 0 {
+		stderr += r.Err().Error()
 	}
-	cmd.Stdin = bytes.NewReader(stdin)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case err == nil:
-	case errors.As(err, &ee):
-		code = ee.ExitCode()
-	default:
-		code = -1
-		errb.WriteString(err.Error())
-	}
-	return out.String(), errb.String(), code
+	return string(r.Stdout), stderr, r.Code
 }
 
 func secs(d time.Duration) string {

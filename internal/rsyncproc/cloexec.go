@@ -1,4 +1,4 @@
-package mirror
+package rsyncproc
 
 import (
 	"os"
@@ -7,11 +7,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// closeOnExecAll marks every descriptor above stderr close-on-exec before
-// rsync is started. Libraries in this process open some without it (go-fuse
+// closeOnExecAll marks every descriptor above stderr close-on-exec before a
+// child is started. Libraries in this process open some without it (go-fuse
 // opens /dev/fuse and a /dev/null for splicing with plain open(2)), and an
 // rsync holding /dev/fuse would keep a dead mount's connection alive. The
-// descriptors rsync must get are passed as ExtraFiles, which os/exec dups
+// descriptors a child must get are passed as ExtraFiles, which os/exec dups
 // into place regardless of this flag.
 func closeOnExecAll() {
 	d, err := os.Open("/proc/self/fd")
