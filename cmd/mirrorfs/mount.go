@@ -110,23 +110,12 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		}
 	}()
 
-	ecfg := mirror.Config{
-		Source:       backing,
-		SourceName:   source,
-		Dest:         dest,
-		PasswordFile: cfg.PasswordFile,
-		RsyncPath:    cfg.Rsync,
-		Delay:        engineDelay(cfg.Delay),
-		MaxDelay:     cfg.MaxDelay,
-		InitialSync:  cfg.InitialSync,
-		Xattrs:       cfg.Xattrs,
-		ACLs:         cfg.ACLs,
-		Compress:     cfg.Compress,
-		NumericIDs:   cfg.NumericIDs,
-		Timeout:      cfg.Timeout,
-		ConTimeout:   cfg.ConTimeout,
-		Logger:       log,
-	}
+	ecfg := mirror.DefaultConfig()
+	ecfg.Source, ecfg.SourceName, ecfg.Dest, ecfg.Logger = backing, source, dest, log
+	ecfg.PasswordFile, ecfg.RsyncPath = cfg.PasswordFile, cfg.Rsync
+	ecfg.Delay, ecfg.MaxDelay, ecfg.InitialSync = cfg.Delay, cfg.MaxDelay, cfg.InitialSync
+	ecfg.Xattrs, ecfg.ACLs, ecfg.Compress, ecfg.NumericIDs = cfg.Xattrs, cfg.ACLs, cfg.Compress, cfg.NumericIDs
+	ecfg.Timeout, ecfg.ConTimeout = cfg.Timeout, cfg.ConTimeout
 	if err := inst.setupChanges(&ecfg); err != nil {
 		return nil, err
 	}
@@ -217,13 +206,4 @@ func newLogger(level string, w interface{ Write([]byte) (int, error) }) *slog.Lo
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
-// engineDelay maps delay=0 (ship at once, as lsyncd's delay = 0) to the
-// engine's "none", which is negative: its zero means the default.
-func engineDelay(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }
