@@ -70,7 +70,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	if _, err := mirror.RsyncVersion(ctx, cfg.Rsync); err != nil {
 		return nil, withCode(exitcode.Internal, err)
 	}
-	dest, err := mirror.ParseDestination(cfg.Dest)
+	ecfg, err := cfg.Engine()
 	if err != nil {
 		return nil, withCode(exitcode.Usage, err)
 	}
@@ -110,12 +110,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		}
 	}()
 
-	ecfg := mirror.DefaultConfig()
-	ecfg.Source, ecfg.SourceName, ecfg.Dest, ecfg.Logger = backing, source, dest, log
-	ecfg.PasswordFile, ecfg.RsyncPath = cfg.PasswordFile, cfg.Rsync
-	ecfg.Delay, ecfg.MaxDelay, ecfg.InitialSync = cfg.Delay, cfg.MaxDelay, cfg.InitialSync
-	ecfg.Xattrs, ecfg.ACLs, ecfg.Compress, ecfg.NumericIDs = cfg.Xattrs, cfg.ACLs, cfg.Compress, cfg.NumericIDs
-	ecfg.Timeout, ecfg.ConTimeout = cfg.Timeout, cfg.ConTimeout
+	ecfg.Source, ecfg.SourceName, ecfg.Logger = backing, source, log
 	if err := inst.setupChanges(&ecfg); err != nil {
 		return nil, err
 	}
@@ -147,7 +142,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	}
 	ok = true
 	inst.startAudit()
-	log.Info("mounted", "mountpoint", cfg.Mountpoint, "source", source, "dest", dest.String())
+	log.Info("mounted", "mountpoint", cfg.Mountpoint, "source", source, "dest", ecfg.Dest.String())
 	return inst, nil
 }
 
