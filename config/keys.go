@@ -67,7 +67,7 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.PasswordFile }},
 	{Key: Key{Name: "delay", Kind: KindDuration, Usage: "ship a changed path after it has been quiet this long (0: at once, like lsyncd delay = 0)"},
 		field: func(c *Config) any { return &c.Delay }},
-	{Key: Key{Name: "max-delay", Kind: KindDuration, Usage: "ship a path that keeps changing at the latest after this long"},
+	{Key: Key{Name: "max-delay", Kind: KindDuration, Usage: "ship a path that keeps changing at the latest after this long (more than 0, at least delay)"},
 		field: func(c *Config) any { return &c.MaxDelay }},
 	{Key: Key{Name: "flush-timeout", Kind: KindDuration, Usage: "how long unmount waits for pending changes to be shipped"},
 		field: func(c *Config) any { return &c.FlushTimeout }},

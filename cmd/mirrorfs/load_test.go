@@ -41,6 +41,7 @@ func TestCommandsShareOneLoader(t *testing.T) {
 		{"-o delay and --delay", []string{"-o", "delay=1s", "--delay", "2s", "--dest", "h::m"}, `option "delay" given twice (-o delay=1s, --delay 2s)`},
 		{"bool flag twice", []string{"--xattrs", "--xattrs", "--dest", "h::m"}, `option "xattrs" given twice (--xattrs, --xattrs)`},
 		{"delay twice in the file", []string{"--config", twice}, twice + `:3: option "delay" given twice (also at ` + twice + `:2)`},
+		{"delay=0,max-delay=0", []string{"-o", "dest=h::m,delay=0,max-delay=0"}, "max-delay 0s: must be a positive time; to ship at once use delay=0"},
 		{"max-delay below delay", []string{"--dest", "h::m", "--delay", "3s", "--max-delay", "1s"}, "delay 3s is longer than max-delay 1s"},
 	}
 	for _, tt := range tests {
