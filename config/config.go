@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/mirrorfs/mirrorfs/internal/changelog"
+	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
 // Config is the complete set of options of one mirrorfs mount.
@@ -51,22 +52,24 @@ type Config struct {
 	Mountpoint string // positional argument, set by the CLI
 }
 
-// Defaults returns the configuration used when no source sets an option.
-// It agrees with the Default column of Keys().
+// Defaults returns the configuration used when no source sets an option:
+// the engine's settings from mirror.DefaultConfig, the rest from here.
+// Keys() writes its Default column from it.
 func Defaults() Config {
+	m := mirror.DefaultConfig()
 	return Config{
-		Delay:        200 * time.Millisecond,
-		MaxDelay:     2 * time.Second,
+		Delay:        m.Delay,
+		MaxDelay:     m.MaxDelay,
+		Timeout:      m.Timeout,
+		ConTimeout:   m.ConTimeout,
+		Rsync:        m.RsyncPath,
+		MaxPending:   m.MaxPending,
 		FlushTimeout: 5 * time.Minute,
-		Timeout:      30 * time.Second,
-		ConTimeout:   10 * time.Second,
 		InitialSync:  true,
-		Rsync:        "rsync",
 		LogLevel:     "info",
 		StateDir:     DefaultStateDir,
 		Format:       changelog.DefaultFormat,
 		TimeFmt:      changelog.DefaultTimeFmt,
-		MaxPending:   250000,
 	}
 }
 

@@ -7,11 +7,14 @@
 //	-o delay=2s,xattrs         a mount option (fstab, mount(8), mount.fuse3)
 //	delay = 2s                 a line in the config file (--config / -o config=)
 //
-// The CLI applies them in this order, later sources overriding earlier ones:
+// Load, used by every command, applies them in this order, later sources
+// overriding earlier ones:
 //
-//	Defaults() < config file < -o options < explicit flags
+//	Defaults() < config file < command line (-o options and flags)
 //
-// Load does exactly that; Validate then checks the result as a whole. Options
+// No option repeats: the same option twice on the command line (flag, -o,
+// or one of each) or twice in the file is an error, never "the last one
+// wins". Validate then checks the result as a whole. Options
 // that belong to mount(8) or systemd (_netdev, nofail, x-systemd.*, ...) are
 // accepted and ignored so an fstab line works unchanged; see IsMountOnlyOption.
 package config

@@ -5,8 +5,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/mirrorfs/mirrorfs/internal/changelog"
 )
 
 // Kind is how an option's value is written.
@@ -43,7 +41,7 @@ type Key struct {
 	Name    string
 	Usage   string
 	Kind    Kind
-	Default string // as it would be written on the command line; "" for none
+	Default string // Defaults() as it would be written on the command line; "" for none
 	// Negatable marks booleans that default to true, for which the CLI should
 	// offer --no-NAME. Set accepts no-NAME for every boolean regardless.
 	Negatable bool
@@ -67,39 +65,39 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.Dest }},
 	{Key: Key{Name: "password-file", Kind: KindPath, Usage: "`FILE` holding the rsync daemon password (or set RSYNC_PASSWORD)"},
 		field: func(c *Config) any { return &c.PasswordFile }},
-	{Key: Key{Name: "delay", Kind: KindDuration, Default: "200ms", Usage: "ship a changed path after it has been quiet this long (0: at once, like lsyncd delay = 0)"},
+	{Key: Key{Name: "delay", Kind: KindDuration, Usage: "ship a changed path after it has been quiet this long (0: at once, like lsyncd delay = 0)"},
 		field: func(c *Config) any { return &c.Delay }},
-	{Key: Key{Name: "max-delay", Kind: KindDuration, Default: "2s", Usage: "ship a path that keeps changing at the latest after this long"},
+	{Key: Key{Name: "max-delay", Kind: KindDuration, Usage: "ship a path that keeps changing at the latest after this long (more than 0, at least delay)"},
 		field: func(c *Config) any { return &c.MaxDelay }},
-	{Key: Key{Name: "flush-timeout", Kind: KindDuration, Default: "5m", Usage: "how long unmount waits for pending changes to be shipped"},
+	{Key: Key{Name: "flush-timeout", Kind: KindDuration, Usage: "how long unmount waits for pending changes to be shipped"},
 		field: func(c *Config) any { return &c.FlushTimeout }},
-	{Key: Key{Name: "initial-sync", Kind: KindBool, Default: "true", Negatable: true, Usage: "sync the whole tree once at mount time"},
+	{Key: Key{Name: "initial-sync", Kind: KindBool, Negatable: true, Usage: "sync the whole tree once at mount time"},
 		field: func(c *Config) any { return &c.InitialSync }},
-	{Key: Key{Name: "allow-other", Kind: KindBool, Default: "false", Usage: "let users other than the mounting one access the mount"},
+	{Key: Key{Name: "allow-other", Kind: KindBool, Usage: "let users other than the mounting one access the mount"},
 		field: func(c *Config) any { return &c.AllowOther }},
-	{Key: Key{Name: "xattrs", Kind: KindBool, Default: "false", Usage: "serve extended attributes and mirror them (rsync -X)"},
+	{Key: Key{Name: "xattrs", Kind: KindBool, Usage: "serve extended attributes and mirror them (rsync -X)"},
 		field: func(c *Config) any { return &c.Xattrs }},
-	{Key: Key{Name: "acls", Kind: KindBool, Default: "false", Usage: "mirror POSIX ACLs (rsync -A)"},
+	{Key: Key{Name: "acls", Kind: KindBool, Usage: "mirror POSIX ACLs (rsync -A)"},
 		field: func(c *Config) any { return &c.ACLs }},
-	{Key: Key{Name: "compress", Kind: KindBool, Default: "false", Usage: "compress data in transfer (rsync -z)"},
+	{Key: Key{Name: "compress", Kind: KindBool, Usage: "compress data in transfer (rsync -z)"},
 		field: func(c *Config) any { return &c.Compress }},
-	{Key: Key{Name: "numeric-ids", Kind: KindBool, Default: "false", Usage: "keep numeric owner ids instead of mapping names (rsync --numeric-ids)"},
+	{Key: Key{Name: "numeric-ids", Kind: KindBool, Usage: "keep numeric owner ids instead of mapping names (rsync --numeric-ids)"},
 		field: func(c *Config) any { return &c.NumericIDs }},
-	{Key: Key{Name: "rsync", Kind: KindPath, Default: "rsync", Usage: "rsync `BINARY` to run"},
+	{Key: Key{Name: "rsync", Kind: KindPath, Usage: "rsync `BINARY` to run"},
 		field: func(c *Config) any { return &c.Rsync }},
-	{Key: Key{Name: "timeout", Kind: KindDuration, Default: "30s", Usage: "rsync I/O timeout (rsync --timeout)"},
+	{Key: Key{Name: "timeout", Kind: KindDuration, Usage: "rsync I/O timeout (rsync --timeout)"},
 		field: func(c *Config) any { return &c.Timeout }},
-	{Key: Key{Name: "contimeout", Kind: KindDuration, Default: "10s", Usage: "rsync daemon connection timeout (rsync --contimeout)"},
+	{Key: Key{Name: "contimeout", Kind: KindDuration, Usage: "rsync daemon connection timeout (rsync --contimeout)"},
 		field: func(c *Config) any { return &c.ConTimeout }},
-	{Key: Key{Name: "log-level", Kind: KindString, Default: "info", Usage: "log level: debug, info, warn or error"},
+	{Key: Key{Name: "log-level", Kind: KindString, Usage: "log level: debug, info, warn or error"},
 		field: func(c *Config) any { return &c.LogLevel }, check: checkLogLevel},
-	{Key: Key{Name: "debug-fuse", Kind: KindBool, Default: "false", Usage: "log every FUSE request (very verbose)"},
+	{Key: Key{Name: "debug-fuse", Kind: KindBool, Usage: "log every FUSE request (very verbose)"},
 		field: func(c *Config) any { return &c.DebugFUSE }},
-	{Key: Key{Name: "foreground", Kind: KindBool, Default: "false", Usage: "as a mount(8) helper, stay attached instead of detaching once the mount is ready (mirrorfs mount always stays attached)"},
+	{Key: Key{Name: "foreground", Kind: KindBool, Usage: "as a mount(8) helper, stay attached instead of detaching once the mount is ready (mirrorfs mount always stays attached)"},
 		field: func(c *Config) any { return &c.Foreground }},
 	{Key: Key{Name: "log-file", Kind: KindPath, Usage: "append the process log to `FILE` instead of stderr (or syslog when detached)"},
 		field: func(c *Config) any { return &c.LogFile }},
-	{Key: Key{Name: "syslog", Kind: KindBool, Default: "false", Usage: "log to syslog (the journal under systemd); the default when detached without log-file"},
+	{Key: Key{Name: "syslog", Kind: KindBool, Usage: "log to syslog (the journal under systemd); the default when detached without log-file"},
 		field: func(c *Config) any { return &c.Syslog }},
 	{Key: Key{Name: "exclude", Kind: KindString, Usage: "keep paths matching this regular `PATTERN` out of the mirror (like inotifywait --exclude; RE2 syntax, matched against the path relative to the root, directories with a trailing /)"},
 		field: func(c *Config) any { return &c.Exclude }, check: checkExclude},
@@ -107,25 +105,25 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.ExcludeI }, check: checkExclude},
 	{Key: Key{Name: "changelog-file", Kind: KindPath, Usage: "append one line per shipped change to `FILE` (\"-\": standard output), like inotifywait -o"},
 		field: func(c *Config) any { return &c.ChangelogFile }},
-	{Key: Key{Name: "changelog-syslog", Kind: KindBool, Default: "false", Usage: "also send the change log lines to syslog"},
+	{Key: Key{Name: "changelog-syslog", Kind: KindBool, Usage: "also send the change log lines to syslog"},
 		field: func(c *Config) any { return &c.ChangelogSyslog }},
-	{Key: Key{Name: "format", Kind: KindString, Default: changelog.DefaultFormat, Usage: "change log line: inotifywait's %T %w %f %e %Xe, plus %S ship time, %R ok/failed, %B batch, %p relative path, %{TIMEFMT}T"},
+	{Key: Key{Name: "format", Kind: KindString, Usage: "change log line: inotifywait's %T %w %f %e %Xe, plus %S ship time, %R ok/failed, %B batch, %p relative path, %{TIMEFMT}T"},
 		field: func(c *Config) any { return &c.Format }, check: checkFormat},
-	{Key: Key{Name: "timefmt", Kind: KindString, Default: changelog.DefaultTimeFmt, Usage: "strftime format of %T and %S: %Y %y %m %d %H %M %S %F %T %s %%"},
+	{Key: Key{Name: "timefmt", Kind: KindString, Usage: "strftime format of %T and %S: %Y %y %m %d %H %M %S %F %T %s %%"},
 		field: func(c *Config) any { return &c.TimeFmt }, check: checkTimeFmt},
 	{Key: Key{Name: "events", Kind: KindString, Usage: "log only these changes, as inotifywait -e: create,delete,modify,close_write,attrib,moved_to,moved_from,move (default: all)"},
 		field: func(c *Config) any { return &c.Events }, check: checkEvents},
-	{Key: Key{Name: "quiet", Kind: KindBool, Default: "false", Usage: "log warnings and errors only (like inotifywait -q; log-level=warn)"},
+	{Key: Key{Name: "quiet", Kind: KindBool, Usage: "log warnings and errors only (like inotifywait -q; log-level=warn)"},
 		field: func(c *Config) any { return &c.Quiet }},
-	{Key: Key{Name: "inotify-audit", Kind: KindBool, Default: "false", Usage: "also watch the mount with inotify and count changes that inotify saw but the FUSE layer did not report, and the reverse (see status; one inotify watch per directory)"},
+	{Key: Key{Name: "inotify-audit", Kind: KindBool, Usage: "also watch the mount with inotify and count changes that inotify saw but the FUSE layer did not report, and the reverse (see status; one inotify watch per directory)"},
 		field: func(c *Config) any { return &c.InotifyAudit }},
-	{Key: Key{Name: "state-dir", Kind: KindPath, Default: DefaultStateDir, Usage: "keep the journal of changes not yet mirrored under `DIR` (one subdirectory per mountpoint), so a crash loses nothing; \"none\": no journal"},
+	{Key: Key{Name: "state-dir", Kind: KindPath, Usage: "keep the journal of changes not yet mirrored under `DIR` (one subdirectory per mountpoint), so a crash loses nothing; \"none\": no journal"},
 		field: func(c *Config) any { return &c.StateDir }},
 	{Key: Key{Name: "reconcile-interval", Kind: KindDuration, Usage: "also run a full reconciling rsync this often, for changes that bypass the mount (default: never)"},
 		field: func(c *Config) any { return &c.ReconcileInterval }},
-	{Key: Key{Name: "max-pending", Kind: KindInt, Default: "250000", Usage: "keep at most this many changed paths in memory; past it, changes are shipped by recursive rsyncs of their directories and a full sync, so memory stays bounded during a long outage"},
+	{Key: Key{Name: "max-pending", Kind: KindInt, Usage: "keep at most this many changed paths in memory; past it, changes are shipped by recursive rsyncs of their directories and a full sync, so memory stays bounded during a long outage"},
 		field: func(c *Config) any { return &c.MaxPending }},
-	{Key: Key{Name: "force", Kind: KindBool, Default: "false", Usage: "clear a stale mount left by a crashed mirrorfs (lazy unmount) instead of refusing to start"},
+	{Key: Key{Name: "force", Kind: KindBool, Usage: "clear a stale mount left by a crashed mirrorfs (lazy unmount) instead of refusing to start"},
 		field: func(c *Config) any { return &c.Force }},
 	{Key: Key{Name: configKey, Kind: KindPath, Usage: "read options from `FILE` (key = value per line)"},
 		field: func(c *Config) any { return &c.ConfigFile }, notInFile: true},
@@ -140,10 +138,13 @@ var keyIndex = func() map[string]*keyDef {
 }()
 
 // Keys returns the option table, for generating CLI flags and documentation.
+// Default is written from Defaults(), so the two cannot disagree.
 func Keys() []Key {
+	d := Defaults()
 	keys := make([]Key, len(keyTable))
 	for i, k := range keyTable {
 		keys[i] = k.Key
+		keys[i].Default = defaultText(k.field(&d))
 	}
 	return keys
 }

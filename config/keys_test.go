@@ -128,3 +128,17 @@ func TestSet(t *testing.T) {
 		})
 	}
 }
+
+// The Default column is written from Defaults(), as a user would type it.
+func TestKeysDefaultText(t *testing.T) {
+	want := map[string]string{
+		"delay": "200ms", "max-delay": "2s", "flush-timeout": "5m", "timeout": "30s",
+		"initial-sync": "true", "xattrs": "false", "max-pending": "250000",
+		"rsync": "rsync", "reconcile-interval": "", "dest": "",
+	}
+	for _, k := range Keys() {
+		if w, ok := want[k.Name]; ok && k.Default != w {
+			t.Errorf("%s: Default %q, want %q", k.Name, k.Default, w)
+		}
+	}
+}

@@ -22,14 +22,19 @@ func (c *Config) Validate() error {
 	if strings.TrimSpace(c.Dest) == "" {
 		add("no destination: set dest (e.g. -o dest=rsync://host/module/path, --dest, or dest = ... in the config file)")
 	}
+	// max-delay=0 has no meaning of its own (the engine would wait 0, the
+	// FUSE layer would stop re-sending open files): refused, not guessed.
+	switch {
+	case c.MaxDelay <= 0:
+		add("max-delay %v: must be a positive time; to ship at once use delay=0", c.MaxDelay)
+	case c.MaxDelay > maxMaxDelay:
+		add("max-delay %v: at most %v (changes would stay unmirrored for too long)", c.MaxDelay, maxMaxDelay)
+	}
 	switch {
 	case c.Delay < 0:
 		add("delay %v: must not be negative (0 ships at once, e.g. 200ms waits for quiet)", c.Delay)
-	case c.Delay > c.MaxDelay:
+	case c.MaxDelay > 0 && c.Delay > c.MaxDelay:
 		add("delay %v is longer than max-delay %v: a path would never wait for quiet (raise max-delay or lower delay)", c.Delay, c.MaxDelay)
-	}
-	if c.MaxDelay > maxMaxDelay {
-		add("max-delay %v: at most %v (changes would stay unmirrored for too long)", c.MaxDelay, maxMaxDelay)
 	}
 	if c.FlushTimeout <= 0 {
 		add("flush-timeout %v: must be more than 0 (e.g. 5m)", c.FlushTimeout)

@@ -40,6 +40,10 @@ func TestValidate(t *testing.T) {
 		{"delay equals max", func(c *Config) { c.Delay = c.MaxDelay }, ""},
 		{"delay above max", func(c *Config) { c.Delay = 3 * time.Second }, "delay 3s is longer than max-delay 2s"},
 		{"max-delay 1h", func(c *Config) { c.MaxDelay = time.Hour }, ""},
+		{"max-delay 0", func(c *Config) { c.MaxDelay = 0 }, "max-delay 0s: must be a positive time; to ship at once use delay=0"},
+		{"negative max-delay", func(c *Config) { c.MaxDelay = -time.Second }, "max-delay -1s: must be a positive time"},
+		{"delay 0 and max-delay 0", func(c *Config) { c.Delay, c.MaxDelay = 0, 0 }, "max-delay 0s: must be a positive time"},
+		{"delay 0 and max-delay 1ms", func(c *Config) { c.Delay, c.MaxDelay = 0, time.Millisecond }, ""},
 		{"max-delay over 1h", func(c *Config) { c.MaxDelay = time.Hour + time.Second }, "max-delay 1h0m1s: at most 1h0m0s"},
 		{"flush-timeout 0", func(c *Config) { c.FlushTimeout = 0 }, "flush-timeout 0s: must be more than 0"},
 		{"timeout 0", func(c *Config) { c.Timeout = 0 }, "timeout 0s: must be at least 1s"},
@@ -93,73 +97,5 @@ func TestValidateMakesPathsAbsolute(t *testing.T) {
 	if c.Source != want.Source || c.Mountpoint != want.Mountpoint || c.PasswordFile != want.PasswordFile {
 		t.Errorf("got source %q mountpoint %q password-file %q, want %q %q %q",
 			c.Source, c.Mountpoint, c.PasswordFile, want.Source, want.Mountpoint, want.PasswordFile)
-	}
-}
-
-func TestLoadPrecedence(t *testing.T) {
-	conf := writeFile(t, "dest = h::file\ndelay = 1s\nmax-delay = 10s\nxattrs\ntimeout = 40\n")
-	other := writeFile(t, "dest = h::other\n")
-	tests := []struct {
-		name  string
-		mo    string
-		flags []Option
-		check func(Config) string
-	}{
-		{"defaults only", "", nil, func(c Config) string {
-			if c != Defaults() {
-				return "not defaults"
-			}
-			return ""
-		}},
-		{"file from -o, -o overrides file", "config=" + conf + ",delay=3s", nil, func(c Config) string {
-			if c.Dest != "h::file" || c.Delay != 3*time.Second || c.MaxDelay != 10*time.Second || !c.Xattrs || c.Timeout != 40*time.Second || c.ConfigFile != conf {
-				return "wrong merge"
-			}
-			return ""
-		}},
-		{"flags override -o and file", "config=" + conf + ",delay=3s,no-xattrs",
-			[]Option{{Key: "delay", Value: "4s", HasValue: true, Origin: "--delay"}, {Key: "xattrs", Value: "true", HasValue: true, Origin: "--xattrs"}},
-			func(c Config) string {
-				if c.Delay != 4*time.Second || !c.Xattrs || c.Dest != "h::file" {
-					return "flags did not win"
-				}
-				return ""
-			}},
-		{"config flag beats -o config", "config=" + other,
-			[]Option{{Key: "config", Value: conf, HasValue: true, Origin: "--config"}},
-			func(c Config) string {
-				if c.Dest != "h::file" || c.ConfigFile != conf {
-					return "wrong file read"
-				}
-				return ""
-			}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			c, err := Load(tt.mo, tt.flags)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if msg := tt.check(c); msg != "" {
-				t.Errorf("%s: %+v", msg, c)
-			}
-		})
-	}
-}
-
-func TestLoadErrors(t *testing.T) {
-	bad := writeFile(t, "delay = 1s\nmax-delay = later\n")
-	for _, tt := range []struct {
-		mo, want string
-	}{
-		{"delay=x", `-o: delay "x": not a duration`},
-		{"config=" + bad, bad + `:2: max-delay "later": not a duration`},
-		{"config=" + bad + "-missing", "config file: open " + bad + "-missing: no such file"},
-		{"ro", `-o: option "ro" refused`},
-	} {
-		_, err := Load(tt.mo, nil)
-		if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
-			t.Errorf("Load(%q) error = %v, want prefix %q", tt.mo, err, tt.want)
-		}
 	}
 }

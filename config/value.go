@@ -65,3 +65,36 @@ func checkLogLevel(s string) (string, error) {
 	}
 	return "", errors.New("not a log level")
 }
+
+// defaultText writes a default as it would be typed; "" for no default
+// (an empty string, or a zero count or duration, whose Usage says what
+// unset means). Booleans always have one.
+func defaultText(field any) string {
+	switch p := field.(type) {
+	case *bool:
+		return strconv.FormatBool(*p)
+	case *string:
+		return *p
+	case *int:
+		if *p != 0 {
+			return strconv.Itoa(*p)
+		}
+	case *time.Duration:
+		if *p != 0 {
+			return shortDuration(*p)
+		}
+	}
+	return ""
+}
+
+// shortDuration drops the zero tails of time.Duration.String: 5m, not 5m0s.
+func shortDuration(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
+}

@@ -16,8 +16,8 @@ type Config struct {
 	Dest         Destination
 	PasswordFile string // given to rsync by path; rsync re-reads it every run
 	RsyncPath    string
-	Delay        time.Duration // per-path quiet period before shipping
-	MaxDelay     time.Duration // longest wait of a change before its batch starts
+	Delay        time.Duration // per-path quiet period before shipping; 0: ship at once
+	MaxDelay     time.Duration // longest wait of a change before its batch starts; > 0, >= Delay
 	InitialSync  bool          // full reconciling sync when Run starts
 	// StateDir holds the journal of changes not yet on the destination;
 	// "" runs without one (a crash then loses the queue).
@@ -35,7 +35,7 @@ type Config struct {
 	MaxBatch           int
 	// MaxPending bounds the queue's entries, and so its memory; past it,
 	// changes are shipped by recursive runs of their directories or a
-	// full sync (overflow.go). 0: DefaultMaxPending.
+	// full sync (overflow.go).
 	MaxPending int
 	Logger     *slog.Logger
 
@@ -54,47 +54,76 @@ type Config struct {
 	mkpath bool
 }
 
+// DefaultConfig holds the engine's defaults, the only copy of them:
+// config.Defaults starts from it. Callers set Source, Dest and Logger and
+// change what they need; New takes every value as given and refuses
+// values that mean nothing instead of replacing them.
+func DefaultConfig() Config {
+	return Config{
+		RsyncPath:  "rsync",
+		Delay:      200 * time.Millisecond,
+		MaxDelay:   2 * time.Second,
+		Timeout:    30 * time.Second,
+		ConTimeout: 10 * time.Second,
+		RetryMin:   time.Second,
+		RetryMax:   30 * time.Second,
+		MaxBatch:   50000,
+		MaxPending: DefaultMaxPending,
+	}
+}
+
+// setDefaults keeps the name New and Probe call. It no longer fills in
+// defaults (see DefaultConfig): it checks the values and derives only
+// SourceName and a silent Logger, which are not settings.
 func (c *Config) setDefaults() error {
 	switch c.Dest.Kind {
 	case DestDaemon, DestLocal:
 	default:
 		return errors.New("mirror: no destination given")
 	}
+	if err := c.check(); err != nil {
+		return err
+	}
 	if c.SourceName == "" && c.Source != nil {
 		c.SourceName = c.Source.Name()
 	}
-	if c.RsyncPath == "" {
-		c.RsyncPath = "rsync"
-	}
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	if c.Delay < 0 {
-		c.Delay = 0
-	} else if c.Delay == 0 {
-		c.Delay = 200 * time.Millisecond
-	}
-	def(&c.MaxDelay, 2*time.Second)
-	if c.MaxDelay < c.Delay {
-		c.MaxDelay = c.Delay
-	}
-	def(&c.Timeout, 30*time.Second)
-	def(&c.ConTimeout, 10*time.Second)
-	def(&c.RetryMin, time.Second)
-	def(&c.RetryMax, 30*time.Second)
-	if c.RetryMax < c.RetryMin {
-		return fmt.Errorf("mirror: retry maximum %s is below the minimum %s", c.RetryMax, c.RetryMin)
-	}
-	if c.MaxBatch <= 0 {
-		c.MaxBatch = 50000
-	}
-	if c.MaxPending <= 0 {
-		c.MaxPending = DefaultMaxPending
-	}
 	if c.Logger == nil {
 		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	return nil
+}
+
+// check refuses what has no meaning; it names the first problem only.
+func (c *Config) check() error {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+		zero bool // 0 has a meaning of its own
+	}{
+		{"Delay", c.Delay, true}, // 0: ship at once
+		{"MaxDelay", c.MaxDelay, false},
+		{"Timeout", c.Timeout, false},
+		{"ConTimeout", c.ConTimeout, false},
+		{"RetryMin", c.RetryMin, false},
+		{"RetryMax", c.RetryMax, false},
+		{"Stall", c.Stall, true},                         // 0: derived from Timeout
+		{"ReconcileInterval", c.ReconcileInterval, true}, // 0: never
+	} {
+		if d.v < 0 || d.v == 0 && !d.zero {
+			return fmt.Errorf("mirror: %s %v: must be positive (start from mirror.DefaultConfig)", d.name, d.v)
+		}
+	}
+	switch {
+	case c.RsyncPath == "":
+		return errors.New("mirror: no rsync binary given (RsyncPath; DefaultConfig has \"rsync\")")
+	case c.MaxDelay < c.Delay:
+		return fmt.Errorf("mirror: MaxDelay %v is below Delay %v", c.MaxDelay, c.Delay)
+	case c.RetryMax < c.RetryMin:
+		return fmt.Errorf("mirror: retry maximum %s is below the minimum %s", c.RetryMax, c.RetryMin)
+	case c.MaxBatch <= 0:
+		return fmt.Errorf("mirror: MaxBatch %d: must be positive", c.MaxBatch)
+	case c.MaxPending <= 0:
+		return fmt.Errorf("mirror: MaxPending %d: must be positive", c.MaxPending)
 	}
 	return nil
 }

@@ -443,7 +443,7 @@ func TestProbe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := Probe(context.Background(), tt.cfg)
+			err := Probe(context.Background(), testConfig(func(c *Config) { c.Dest, c.PasswordFile = tt.cfg.Dest, tt.cfg.PasswordFile }))
 			if tt.class == ClassOK {
 				if err != nil {
 					t.Fatal(err)

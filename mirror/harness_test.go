@@ -185,13 +185,13 @@ func (h *harness) init(dest Destination, run bool, tweak func(*Config)) *harness
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	cfg := Config{
-		Source: f, SourceName: "src", Dest: dest,
-		Delay: 50 * time.Millisecond, MaxDelay: 500 * time.Millisecond,
-		RetryMin: 50 * time.Millisecond, RetryMax: 400 * time.Millisecond,
-		Timeout: 10 * time.Second, ConTimeout: 5 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
-	}
+	cfg := testConfig(func(c *Config) {
+		c.Source, c.SourceName, c.Dest = f, "src", dest
+		c.Delay, c.MaxDelay = 50*time.Millisecond, 500*time.Millisecond
+		c.RetryMin, c.RetryMax = 50*time.Millisecond, 400*time.Millisecond
+		c.Timeout, c.ConTimeout = 10*time.Second, 5*time.Second
+		c.Logger = slog.New(slog.NewTextHandler(h.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
 	if tweak != nil {
 		tweak(&cfg)
 	}

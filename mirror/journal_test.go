@@ -188,7 +188,9 @@ func TestJournalLocked(t *testing.T) {
 	defer h.eng.Close()
 	f, _ := os.Open(t.TempDir())
 	defer f.Close()
-	_, err := New(Config{Source: f, Dest: Destination{Kind: DestLocal, LocalDir: t.TempDir()}, StateDir: state})
+	_, err := New(testConfig(func(c *Config) {
+		c.Source, c.Dest, c.StateDir = f, Destination{Kind: DestLocal, LocalDir: t.TempDir()}, state
+	}))
 	if err == nil || !contains(err.Error(), "in use by another mirrorfs") {
 		t.Fatalf("second engine on the same state dir: %v", err)
 	}

@@ -21,7 +21,7 @@ func BenchmarkMillionPending(b *testing.B) {
 		}
 		dead := Destination{Kind: DestDaemon, Host: "127.0.0.1", Port: 9, Module: "m"}
 		// No folding (overflow.go): this measures what each entry costs.
-		e, err := New(Config{Source: f, Dest: dead, StateDir: b.TempDir(), MaxPending: n})
+		e, err := New(testConfig(func(c *Config) { c.Source, c.Dest, c.StateDir, c.MaxPending = f, dead, b.TempDir(), n }))
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -45,7 +45,7 @@ func TestPartial(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			e, err := New(Config{Source: f, Dest: Destination{Kind: DestLocal, LocalDir: "/dst"}})
+			e, err := New(testConfig(func(c *Config) { c.Source, c.Dest = f, Destination{Kind: DestLocal, LocalDir: "/dst"} }))
 			if err != nil {
 				t.Fatal(err)
 			}

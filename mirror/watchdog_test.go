@@ -35,7 +35,9 @@ func TestWatchdog(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := Config{Source: nil, Dest: Destination{Kind: DestLocal, LocalDir: t.TempDir()}, RsyncPath: fakeRsync(t, tt.script)}
+			cfg := testConfig(func(c *Config) {
+				c.Dest, c.RsyncPath = Destination{Kind: DestLocal, LocalDir: t.TempDir()}, fakeRsync(t, tt.script)
+			})
 			if err := cfg.setDefaults(); err != nil {
 				t.Fatal(err)
 			}

@@ -83,6 +83,12 @@ func TestBadInput(t *testing.T) {
 	badModule := strings.TrimSuffix(d.URL(), "/"+d.Module) + "/nosuchmodule"
 	file := filepath.Join(t.TempDir(), "a-file")
 	write(t, file, "not a directory")
+	confA := filepath.Join(t.TempDir(), "a.conf")
+	write(t, confA, "dest = "+d.URL()+"\npassword-file = "+pass+"\n")
+	confB := filepath.Join(t.TempDir(), "b.conf")
+	write(t, confB, "dest = "+badModule+"\n")
+	confTwice := filepath.Join(t.TempDir(), "twice.conf")
+	write(t, confTwice, "dest = "+d.URL()+"\ndelay = 1s\ndelay = 2s\n")
 
 	tests := []struct {
 		name  string
@@ -122,6 +128,29 @@ func TestBadInput(t *testing.T) {
 		{"missing --source directory", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "--source", mnt + "/no-such-source", mnt}
 		}, []int{exitcode.Mount}, "no-such-source"},
+		{"--dest twice", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--dest", badModule, "--password-file", pass, mnt}
+		}, []int{exitcode.Usage}, "several destinations are not supported yet"},
+		{"-o dest and --dest", func(mnt string) []string {
+			return []string{"mount", "-o", "dest=" + d.URL(), "--dest", badModule, "--password-file", pass, mnt}
+		}, []int{exitcode.Usage}, `option "dest" given twice`},
+		{"-o delay twice", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "-o", "delay=1s,delay=2s", mnt}
+		}, []int{exitcode.Usage}, `option "delay" given twice (-o delay=1s, -o delay=2s)`},
+		{"--config and -o config", func(mnt string) []string {
+			return []string{"mount", "--config", confA, "-o", "config=" + confB, mnt}
+		}, []int{exitcode.Usage}, "config file given twice (-o config=" + confB + ", --config " + confA + ")"},
+		{"config file with delay twice", func(mnt string) []string { return []string{"mount", "--config", confTwice, mnt} },
+			[]int{exitcode.Usage}, confTwice + `:3: option "delay" given twice`},
+		{"delay=0,max-delay=0", func(mnt string) []string {
+			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "-o", "delay=0,max-delay=0", mnt}
+		}, []int{exitcode.Usage}, "max-delay 0s: must be a positive time; to ship at once use delay=0"},
+		{"check: --config and -o config", func(string) []string { return []string{"check", "--config", confA, "-o", "config=" + confB} },
+			[]int{exitcode.Usage}, "config file given twice (-o config=" + confB + ", --config " + confA + ")"},
+		{"check: config file with delay twice", func(string) []string { return []string{"check", "--config", confTwice} },
+			[]int{exitcode.Usage}, confTwice + `:3: option "delay" given twice`},
+		{"check: --dest twice", func(string) []string { return []string{"check", "--dest", d.URL(), "--dest", badModule} },
+			[]int{exitcode.Usage}, "several destinations are not supported yet"},
 		{"status of a plain directory", func(mnt string) []string { return []string{"status", "--json", mnt} }, []int{exitcode.NotRunning}, ""},
 		{"sync of a plain directory", func(mnt string) []string { return []string{"sync", "--wait", mnt} }, []int{exitcode.NotRunning}, ""},
 		{"unmount of a plain directory", func(mnt string) []string { return []string{"unmount", mnt} }, []int{exitcode.NotRunning}, ""},

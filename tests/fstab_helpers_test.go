@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -157,7 +158,11 @@ func fstabSetup(t *testing.T, separateSource bool) *bgMirror {
 
 // options is the fstab options field pointing at this test's daemon.
 func (m *bgMirror) options(extra string) string {
-	o := fmt.Sprintf("dest=%s,password-file=%s,log-file=%s,state-dir=%s,delay=50ms", m.Daemon.URL(), m.Daemon.PasswordFile, m.Log, m.State)
+	o := fmt.Sprintf("dest=%s,password-file=%s,log-file=%s,state-dir=%s", m.Daemon.URL(), m.Daemon.PasswordFile, m.Log, m.State)
+	// An option may be given once: extra's own delay replaces the default.
+	if !slices.ContainsFunc(strings.Split(extra, ","), func(s string) bool { return strings.HasPrefix(s, "delay=") }) {
+		o += ",delay=50ms"
+	}
 	if extra != "" {
 		o += "," + extra
 	}

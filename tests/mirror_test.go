@@ -87,7 +87,11 @@ func mountMirror(t *testing.T, o mountOptions) *Mirror {
 		o.Setup(t, m.Data())
 	}
 	m.Log = filepath.Join(t.TempDir(), "mirrorfs.log")
-	args := []string{"mount", "--dest", def(o.Dest, d.URL()), "--password-file", def(o.PassFile, d.PasswordFile), "--delay", "50ms"}
+	args := []string{"mount", "--dest", def(o.Dest, d.URL()), "--password-file", def(o.PassFile, d.PasswordFile)}
+	// An option may be given once: the test's own --delay replaces the default.
+	if !slices.ContainsFunc(o.Args, func(a string) bool { return strings.HasPrefix(a, "--delay") }) {
+		args = append(args, "--delay", "50ms")
+	}
 	if o.Source != "" {
 		args = append(args, "--source", o.Source)
 	}

@@ -108,7 +108,7 @@ func normalizeCommandArgs(app *cli.App, args []string) []string {
 func valuedFlags(flags []cli.Flag) map[string]bool {
 	m := map[string]bool{}
 	for _, f := range flags {
-		if _, isBool := f.(*cli.BoolFlag); isBool {
+		if tv, ok := f.(interface{ TakesValue() bool }); ok && !tv.TakesValue() {
 			continue
 		}
 		for _, n := range f.Names() {

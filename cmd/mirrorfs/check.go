@@ -7,7 +7,6 @@ import (
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"path/filepath"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -31,13 +30,9 @@ func checkCommand() *cli.Command {
 }
 
 func runCheck(c *cli.Context) error {
-	flags := flagOptions(c)
-	if f := c.String("config"); f != "" {
-		flags = append(flags, config.Option{Key: "config", Value: f, HasValue: true, Origin: "--config"})
-	}
-	cfg, err := config.Load(strings.Join(c.StringSlice("o"), ","), flags)
+	cfg, err := loadOptions(c)
 	if err != nil {
-		return withCode(exitcode.Usage, err)
+		return err
 	}
 	if c.NArg() > 1 {
 		return codef(exitcode.Usage, "too many arguments %q: usage `mirrorfs check [options] [MOUNTPOINT]`", c.Args().Slice())

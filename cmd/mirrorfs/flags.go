@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"path/filepath"
-	"strconv"
 
 	"github.com/urfave/cli/v2"
 
@@ -21,13 +20,13 @@ func mountFlags() []cli.Flag {
 			usage += fmt.Sprintf(" (default: %s)", k.Default)
 		}
 		if k.Kind == config.KindBool {
-			flags = append(flags, &cli.BoolFlag{Name: k.Name, Usage: usage})
+			flags = append(flags, &boolOptionFlag{BoolFlag: cli.BoolFlag{Name: k.Name, Usage: usage}})
 			if k.Negatable {
-				flags = append(flags, &cli.BoolFlag{Name: "no-" + k.Name, Usage: "turn off --" + k.Name})
+				flags = append(flags, &boolOptionFlag{BoolFlag: cli.BoolFlag{Name: "no-" + k.Name, Usage: "turn off --" + k.Name}})
 			}
 			continue
 		}
-		flags = append(flags, &cli.StringFlag{Name: k.Name, Usage: usage})
+		flags = append(flags, &stringOptionFlag{StringFlag: cli.StringFlag{Name: k.Name, Usage: usage}})
 	}
 	return append(flags, &cli.StringSliceFlag{
 		Name:  "o",
@@ -35,44 +34,19 @@ func mountFlags() []cli.Flag {
 	})
 }
 
-// loadConfig builds the configuration: defaults < config file < -o < flags.
+// loadOptions is how every command that takes mount options reads them.
+func loadOptions(c *cli.Context) (config.Config, error) {
+	cfg, err := config.Load(config.Sources{MountOptions: c.StringSlice("o"), Flags: flagOptions(c)})
+	return cfg, withCode(exitcode.Usage, err)
+}
+
+// loadConfig is the mount command's configuration: options, positional
+// arguments, validated.
 func loadConfig(c *cli.Context) (config.Config, error) {
-	cfg := config.Defaults()
-
-	var mountOpts []config.Option
-	for _, o := range c.StringSlice("o") {
-		opts, err := config.ParseMountOptions(o)
-		if err != nil {
-			return cfg, withCode(exitcode.Usage, err)
-		}
-		mountOpts = append(mountOpts, opts...)
+	cfg, err := loadOptions(c)
+	if err != nil {
+		return cfg, err
 	}
-
-	file := c.String("config")
-	var rest []config.Option
-	for _, o := range mountOpts {
-		if o.Key == "config" {
-			file = o.Value
-			continue
-		}
-		rest = append(rest, o)
-	}
-	if file != "" {
-		opts, err := config.ParseFile(file)
-		if err != nil {
-			return cfg, withCode(exitcode.Usage, err)
-		}
-		if err := cfg.Apply(opts); err != nil {
-			return cfg, withCode(exitcode.Usage, err)
-		}
-	}
-	if err := cfg.Apply(rest); err != nil {
-		return cfg, withCode(exitcode.Usage, err)
-	}
-	if err := cfg.Apply(flagOptions(c)); err != nil {
-		return cfg, withCode(exitcode.Usage, err)
-	}
-
 	if err := positionals(c, &cfg); err != nil {
 		return cfg, err
 	}
@@ -82,23 +56,12 @@ func loadConfig(c *cli.Context) (config.Config, error) {
 	return cfg, nil
 }
 
+// flagOptions lists every occurrence of every option flag.
 func flagOptions(c *cli.Context) []config.Option {
 	var opts []config.Option
-	for _, k := range config.Keys() {
-		if k.Name == "config" {
-			continue
-		}
-		if k.Kind == config.KindBool {
-			if c.IsSet(k.Name) {
-				opts = append(opts, config.Option{Key: k.Name, Value: strconv.FormatBool(c.Bool(k.Name)), HasValue: true, Origin: "--" + k.Name})
-			}
-			if k.Negatable && c.IsSet("no-"+k.Name) && c.Bool("no-"+k.Name) {
-				opts = append(opts, config.Option{Key: k.Name, Value: "false", HasValue: true, Origin: "--no-" + k.Name})
-			}
-			continue
-		}
-		if c.IsSet(k.Name) {
-			opts = append(opts, config.Option{Key: k.Name, Value: c.String(k.Name), HasValue: true, Origin: "--" + k.Name})
+	for _, f := range c.Command.Flags {
+		if of, ok := f.(interface{ options() []config.Option }); ok {
+			opts = append(opts, of.options()...)
 		}
 	}
 	return opts

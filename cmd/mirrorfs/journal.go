@@ -24,8 +24,6 @@ import (
 // STATE-DIR/<hash of the mountpoint>, named like the control socket so any
 // mountpoint length fits, with the mountpoint written inside for humans.
 func setupJournal(cfg config.Config, ecfg *mirror.Config) error {
-	ecfg.ReconcileInterval = cfg.ReconcileInterval
-	ecfg.MaxPending = cfg.MaxPending
 	if cfg.StateDir == "" || cfg.StateDir == "none" {
 		return nil
 	}

@@ -75,7 +75,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	if _, err := mirror.RsyncVersion(ctx, cfg.Rsync); err != nil {
 		return nil, withCode(exitcode.Internal, err)
 	}
-	dest, err := mirror.ParseDestination(cfg.Dest)
+	ecfg, err := cfg.Engine()
 	if err != nil {
 		return nil, withCode(exitcode.Usage, err)
 	}
@@ -115,23 +115,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		}
 	}()
 
-	ecfg := mirror.Config{
-		Source:       backing,
-		SourceName:   source,
-		Dest:         dest,
-		PasswordFile: cfg.PasswordFile,
-		RsyncPath:    cfg.Rsync,
-		Delay:        engineDelay(cfg.Delay),
-		MaxDelay:     cfg.MaxDelay,
-		InitialSync:  cfg.InitialSync,
-		Xattrs:       cfg.Xattrs,
-		ACLs:         cfg.ACLs,
-		Compress:     cfg.Compress,
-		NumericIDs:   cfg.NumericIDs,
-		Timeout:      cfg.Timeout,
-		ConTimeout:   cfg.ConTimeout,
-		Logger:       log,
-	}
+	ecfg.Source, ecfg.SourceName, ecfg.Logger = backing, source, log
 	if err := inst.setupChanges(&ecfg); err != nil {
 		return nil, err
 	}
@@ -163,7 +147,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	}
 	ok = true
 	inst.startAudit()
-	log.Info("mounted", "mountpoint", cfg.Mountpoint, "source", source, "dest", dest.String())
+	log.Info("mounted", "mountpoint", cfg.Mountpoint, "source", source, "dest", ecfg.Dest.String())
 	return inst, nil
 }
 
@@ -222,13 +206,4 @@ func newLogger(level string, w interface{ Write([]byte) (int, error) }) *slog.Lo
 		l = slog.LevelInfo
 	}
 	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
-}
-
-// engineDelay maps delay=0 (ship at once, as lsyncd's delay = 0) to the
-// engine's "none", which is negative: its zero means the default.
-func engineDelay(d time.Duration) time.Duration {
-	if d == 0 {
-		return -1
-	}
-	return d
 }

@@ -58,7 +58,9 @@ func secs(d time.Duration) string {
 }
 
 func (d Dest) config() mirror.Config {
-	return mirror.Config{Dest: d.Dest, PasswordFile: d.PasswordFile, RsyncPath: d.Rsync, Timeout: d.Timeout, ConTimeout: d.ConTimeout}
+	c := mirror.DefaultConfig()
+	c.Dest, c.PasswordFile, c.RsyncPath, c.Timeout, c.ConTimeout = d.Dest, d.PasswordFile, d.Rsync, d.Timeout, d.ConTimeout
+	return c
 }
 
 // Destination checks that the destination is reachable, has the module,

@@ -1,0 +1,21 @@
+package config
+
+import "github.com/mirrorfs/mirrorfs/mirror"
+
+// Engine translates the engine's settings into a mirror.Config, starting
+// from mirror.DefaultConfig and copying every value as it is: delay=0 stays
+// 0 (ship at once). The caller adds what only it has: Source, SourceName,
+// Logger, Exclude, OnShipped and StateDir (the mountpoint's own directory).
+func (c Config) Engine() (mirror.Config, error) {
+	dest, err := mirror.ParseDestination(c.Dest)
+	if err != nil {
+		return mirror.Config{}, err
+	}
+	m := mirror.DefaultConfig()
+	m.Dest, m.PasswordFile, m.RsyncPath = dest, c.PasswordFile, c.Rsync
+	m.Delay, m.MaxDelay, m.InitialSync = c.Delay, c.MaxDelay, c.InitialSync
+	m.Xattrs, m.ACLs, m.Compress, m.NumericIDs = c.Xattrs, c.ACLs, c.Compress, c.NumericIDs
+	m.Timeout, m.ConTimeout = c.Timeout, c.ConTimeout
+	m.ReconcileInterval, m.MaxPending = c.ReconcileInterval, c.MaxPending
+	return m, nil
+}
