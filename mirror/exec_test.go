@@ -17,7 +17,9 @@ func TestRsyncInheritsNoStrayDescriptors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Close(fd)
-	cfg := Config{Dest: Destination{Kind: DestLocal, LocalDir: t.TempDir()}, RsyncPath: fakeRsync(t, "ls /proc/$$/fd")}
+	cfg := testConfig(func(c *Config) {
+		c.Dest, c.RsyncPath = Destination{Kind: DestLocal, LocalDir: t.TempDir()}, fakeRsync(t, "ls /proc/$$/fd")
+	})
 	if err := cfg.setDefaults(); err != nil {
 		t.Fatal(err)
 	}

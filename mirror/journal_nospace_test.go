@@ -138,10 +138,10 @@ func TestJournalStartNoSpace(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer src.Close()
-	cfg := Config{
-		Source: src, Dest: Destination{Kind: DestLocal, LocalDir: t.TempDir()}, StateDir: state,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	cfg := testConfig(func(c *Config) {
+		c.Source, c.Dest, c.StateDir = src, Destination{Kind: DestLocal, LocalDir: t.TempDir()}, state
+		c.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	})
 	e, err := newWithin(t, 10*time.Second, cfg)
 	if err == nil {
 		e.Close()

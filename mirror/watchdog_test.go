@@ -83,7 +83,9 @@ func TestWatchdogBlockedOpen(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer dir.Close()
-			cfg := Config{Source: dir, Dest: Destination{Kind: DestLocal, LocalDir: t.TempDir()}, RsyncPath: fakeRsync(t, tt.script)}
+			cfg := testConfig(func(c *Config) {
+				c.Source, c.Dest, c.RsyncPath = dir, Destination{Kind: DestLocal, LocalDir: t.TempDir()}, fakeRsync(t, tt.script)
+			})
 			if err := cfg.setDefaults(); err != nil {
 				t.Fatal(err)
 			}
