@@ -103,7 +103,7 @@ func classify(code int, stderr []byte, d Destination, cfg *Config) *RsyncError {
 		e.Msg = "rsync was stopped before it finished; the batch stays queued"
 	case find("@ERROR: auth failed") != "":
 		e.Class, e.Detail = ClassAuth, find("@ERROR: auth failed")
-		e.Msg = fmt.Sprintf("%s refused the password for user %s on module %s: check --password-file (or RSYNC_PASSWORD) and the daemon's secrets file; retrying", where, user, d.Module)
+		e.Msg = fmt.Sprintf("%s refused the password for user %s on module %s: check the password file (or RSYNC_PASSWORD) and the daemon's secrets file; retrying", where, user, d.Module)
 	case find("@ERROR: Unknown module") != "":
 		e.Class, e.Detail = ClassUnknownModule, find("@ERROR: Unknown module")
 		e.Msg = fmt.Sprintf("%s has no module %q: check the destination and the daemon's rsyncd.conf (list modules with: rsync rsync://%s/); retrying", where, d.Module, d.hostPort())

@@ -20,7 +20,7 @@ func TestClassify(t *testing.T) {
 	}{
 		{"ok", 0, "", ClassOK, ""},
 		{"auth", 5, "@ERROR: auth failed on module mod\nrsync error: error starting client-server protocol (code 5) at main.c(1954) [sender=3.5.0]\n", ClassAuth,
-			"the rsync daemon at 127.0.0.1:18731 refused the password for user rsyncuser on module mod: check --password-file"},
+			"the rsync daemon at 127.0.0.1:18731 refused the password for user rsyncuser on module mod: check the password file (or RSYNC_PASSWORD)"},
 		{"unknown module", 5, "@ERROR: Unknown module 'nomod'\nrsync error: error starting client-server protocol (code 5) at main.c(1954) [sender=3.5.0]\n", ClassUnknownModule,
 			`has no module "mod": check the destination and the daemon's rsyncd.conf`},
 		{"refused", 10, "rsync: [sender] failed to connect to 127.0.0.1 (127.0.0.1): Connection refused (111)\nrsync error: error in socket IO (code 10) at clientserver.c(165) [sender=3.5.0]\n", ClassConnect,

@@ -75,7 +75,7 @@ func parseDoubleColon(s string, i int) (Destination, error) {
 		}
 		if strings.Contains(d.User, ":") {
 			user, _, _ := strings.Cut(d.User, ":")
-			return Destination{}, fmt.Errorf("destination \"%s:***@%s::%s\": a password must not be part of the destination; put it in a file given with --password-file (mode 600) or in RSYNC_PASSWORD", user, hostPart, rest)
+			return Destination{}, fmt.Errorf("destination \"%s:***@%s::%s\": a password must not be part of the destination; keep it in a password file (mode 600) or in RSYNC_PASSWORD", user, hostPart, rest)
 		}
 	}
 	d.Host = strings.TrimSuffix(strings.TrimPrefix(hostPart, "["), "]")
@@ -96,7 +96,7 @@ func parseRsyncURL(s string) (Destination, error) {
 	d := Destination{Kind: DestDaemon}
 	if u.User != nil {
 		if _, has := u.User.Password(); has {
-			return Destination{}, fmt.Errorf("destination %q: a password must not be part of the destination URL (it would show in process lists and logs); put it in a file given with --password-file (mode 600) or in RSYNC_PASSWORD", redactURL(s))
+			return Destination{}, fmt.Errorf("destination %q: a password must not be part of the destination URL (it would show in process lists and logs); keep it in a password file (mode 600) or in RSYNC_PASSWORD", redactURL(s))
 		}
 		d.User = u.User.Username()
 		if d.User == "" {

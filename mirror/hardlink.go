@@ -181,7 +181,7 @@ func (e *Engine) exists(p string) bool {
 // inode as a failed entry. rsync -H sends a link group's data through one
 // of its names: if that one cannot be read (deleted, or swapped for a
 // symlink, under rsync), the others are left as they were with no error
-// of their own. Entries of other inodes are not affected. e.mu is held.
+// of their own. Entries of other inodes are not affected.
 func failLinked(r *run, failed map[*entry]string) {
 	if len(r.linked) == 0 || len(failed) == 0 {
 		return

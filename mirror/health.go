@@ -36,7 +36,7 @@ func (e *Engine) resultError(r result) *RsyncError {
 			Msg: fmt.Sprintf("rsync to %s made no progress for %s and was killed (both ends waiting on each other, or the destination hung): retrying", e.cfg.Dest, r.stalled)}
 	}
 	if r.startErr != nil {
-		return &RsyncError{Code: -2, Class: ClassOther, Msg: fmt.Sprintf("cannot run %s: %v; check --rsync and that rsync 3.1.0 or newer is installed; retrying", e.cfg.RsyncPath, r.startErr)}
+		return &RsyncError{Code: -2, Class: ClassOther, Msg: fmt.Sprintf("cannot run %s: %v; it must be rsync 3.1.0 or newer; retrying", e.cfg.RsyncPath, r.startErr)}
 	}
 	return classify(r.code, r.stderr, e.cfg.Dest, &e.cfg)
 }
@@ -76,17 +76,11 @@ func (e *Engine) failedLocked(rerr *RsyncError) {
 
 // logLongLocked reports newly seen over-long paths once.
 func (e *Engine) logLongLocked() {
-	for _, p := range e.q.newLong {
+	for _, p := range e.q.takeNewLong() {
 		e.log.Warn("path not mirrored: longer than rsync's 4096-byte limit", "source", e.cfg.SourceName, "path_prefix", p[:min(len(p), 64)], "length", len(p))
 	}
-	e.q.newLong = nil
 }
 
 // noteLongLocked records an over-long path rsync found inside a
 // directory; it is reported by every later barrier (seq 0).
-func (e *Engine) noteLongLocked(p string) {
-	if _, ok := e.q.long[p]; !ok {
-		e.q.long[p] = &longPath{path: p, since: e.now()}
-		e.q.newLong = append(e.q.newLong, p)
-	}
-}
+func (e *Engine) noteLongLocked(p string) { e.q.noteLong(p, e.now()) }

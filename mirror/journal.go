@@ -84,6 +84,18 @@ func (e *JournalError) Error() string {
 
 func (e *JournalError) Unwrap() error { return e.Err }
 
+// StateDirBusyError says another mirrorfs holds the state directory's lock.
+type StateDirBusyError struct {
+	Dir string
+	Err error
+}
+
+func (e *StateDirBusyError) Error() string {
+	return fmt.Sprintf("in use by another mirrorfs (%v)", e.Err)
+}
+
+func (e *StateDirBusyError) Unwrap() error { return e.Err }
+
 // replayed is what a journal held when it was opened.
 type replayed struct {
 	existed bool // a journal was there: this is a restart
@@ -105,7 +117,7 @@ type pendingPath struct {
 // journal left there. Call start to begin writing.
 func openJournal(dir string, log *slog.Logger) (*journal, *replayed, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return nil, nil, fmt.Errorf("cannot create the state directory %s: %w; choose another with --state-dir, or state-dir=none to run without a journal", dir, err)
+		return nil, nil, &JournalError{Dir: dir, Op: "creating its directory", Err: err}
 	}
 	lk, err := os.OpenFile(filepath.Join(dir, lockFile), os.O_CREATE|os.O_RDWR, 0o600)
 	if err != nil {
@@ -113,7 +125,7 @@ func openJournal(dir string, log *slog.Logger) (*journal, *replayed, error) {
 	}
 	if err := unix.Flock(int(lk.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
 		lk.Close()
-		return nil, nil, fmt.Errorf("state directory %s is in use by another mirrorfs (%w); stop it first or give this mount its own --state-dir", dir, err)
+		return nil, nil, fmt.Errorf("state directory %s: %w", dir, &StateDirBusyError{Dir: dir, Err: err})
 	}
 	os.Remove(filepath.Join(dir, journalFile+".tmp"))
 	data, err := os.ReadFile(filepath.Join(dir, journalFile))

@@ -55,7 +55,7 @@ func (e *Engine) noteOverflowLocked() {
 	e.over.seen = seq
 	if e.oweLocked(ReasonOverflow, seq) {
 		e.over.count++
-		e.log.Warn("more changes pending than max-pending allows; the rest is shipped by recursive runs of their directories and a full sync",
+		e.log.Warn("more changes pending than the queue holds; the rest is shipped by recursive runs of their directories and a full sync",
 			"max_pending", e.cfg.MaxPending)
 	}
 }

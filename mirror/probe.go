@@ -25,7 +25,7 @@ func Probe(ctx context.Context, cfg Config) error {
 	}
 	r := execRsync(ctx, &cfg, rsyncArgs(&cfg, modeProbe), nil, 0)
 	if r.startErr != nil {
-		return fmt.Errorf("cannot run %s: %w; install rsync 3.1.0 or newer or point --rsync at it", cfg.RsyncPath, r.startErr)
+		return fmt.Errorf("cannot run %s: %w; it must be rsync 3.1.0 or newer", cfg.RsyncPath, r.startErr)
 	}
 	if r.code == -1 {
 		return fmt.Errorf("probe of %s interrupted: %w", cfg.Dest, ctx.Err())

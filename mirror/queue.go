@@ -570,3 +570,58 @@ func (q *queue) each(fn func(*entry) bool) {
 		ok = fn(e)
 	}
 }
+
+// inFlight is the number of entries the running batch holds.
+func (q *queue) inFlight() int { return len(q.flight) }
+
+// longCount is the number of paths too long for rsync.
+func (q *queue) longCount() int { return len(q.long) }
+
+// eachLong visits the paths too long for rsync.
+func (q *queue) eachLong(fn func(*longPath)) {
+	for _, l := range q.long {
+		fn(l)
+	}
+}
+
+// noteLong records an over-long path rsync found inside a directory; it
+// reports whether it is new.
+func (q *queue) noteLong(p string, now time.Time) {
+	if _, ok := q.long[p]; !ok {
+		q.long[p] = &longPath{path: p, since: now}
+		q.newLong = append(q.newLong, p)
+	}
+}
+
+// waitsSince reports whether an entry from seq or before waits for its
+// first batch, or is in flight.
+func (q *queue) waitsSince(seq uint64) bool {
+	if h := q.byFirst.head; h != nil && h.seq <= seq {
+		return true
+	}
+	for _, e := range q.flight {
+		if e.seq <= seq {
+			return true
+		}
+	}
+	return false
+}
+
+// pendingAt reports whether p has an entry, queued or in flight.
+func (q *queue) pendingAt(p string) bool { return q.get(p) != nil || q.flight[p] != nil }
+
+// takeNewLong returns the over-long paths not yet reported, once.
+func (q *queue) takeNewLong() []string {
+	l := q.newLong
+	q.newLong = nil
+	return l
+}
+
+// renameOf returns the directory rename that created e (reuse.go).
+func (q *queue) renameOf(e *entry) (*rename, bool) {
+	r, ok := q.renamed[e]
+	return r, ok
+}
+
+// hasRenames reports whether any pending entry came from a directory rename.
+func (q *queue) hasRenames() bool { return len(q.renamed) > 0 }

@@ -76,7 +76,7 @@ func (e *Engine) restore(rep *replayed) {
 			en.fail = &pathFail{lastErr: pp.msg, errSince: now}
 		}
 	}
-	e.q.newLong = nil
+	e.q.takeNewLong() // logged by the run that first saw them
 	e.recovery.Replayed = len(paths)
 	e.replaySeq = e.seq
 	// Full syncs an earlier run owed and did not pay are owed still; they
@@ -102,13 +102,10 @@ func (e *Engine) journalSnapshot() []byte {
 	for _, d := range e.debts.all() {
 		b = appendRecord(b, &record{kind: recOwed, seq: d.seq, msg: d.reason.String()})
 	}
-	e.q.tree.Ascend(func(en *entry) bool { put(en); return true })
-	for _, en := range e.q.flight {
-		put(en)
-	}
-	for _, l := range e.q.long {
+	e.q.each(func(en *entry) bool { put(en); return true })
+	e.q.eachLong(func(l *longPath) {
 		b = appendRecord(b, &record{kind: recAdd, seq: l.seq, path: l.path})
-	}
+	})
 	if e.j != nil {
 		e.j.mu.Lock()
 		e.j.buf = e.j.buf[:0]
@@ -124,15 +121,7 @@ func (e *Engine) replayPendingLocked() bool {
 	if e.replaySeq == 0 {
 		return false
 	}
-	if h := e.q.byFirst.head; h != nil && h.seq <= e.replaySeq {
-		return true
-	}
-	for _, en := range e.q.flight {
-		if en.seq <= e.replaySeq {
-			return true
-		}
-	}
-	if len(e.splits) > 0 {
+	if e.q.waitsSince(e.replaySeq) || len(e.splits) > 0 {
 		return true
 	}
 	e.replaySeq = 0

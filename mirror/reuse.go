@@ -124,10 +124,10 @@ type seed struct {
 	skip     []string // changed names inside, relative to it
 }
 
-// seeds picks the batch's renamed directories whose old path is deleted
-// by the same batch; e.mu is held.
-func (e *Engine) seeds(b *batch) []seed {
-	if len(e.q.renamed) == 0 || !e.cfg.mkpath || e.cfg.Exclude != nil || e.cfg.Source == nil {
+// seedsLocked picks the batch's renamed directories whose old path is deleted
+// by the same batch.
+func (e *Engine) seedsLocked(b *batch) []seed {
+	if !e.q.hasRenames() || !e.cfg.mkpath || e.cfg.Exclude != nil || e.cfg.Source == nil {
 		return nil
 	}
 	listed := make(map[string]*entry)
@@ -143,7 +143,7 @@ func (e *Engine) seeds(b *batch) []seed {
 			continue
 		}
 		for _, m := range r.entries {
-			rn, ok := e.q.renamed[m]
+			rn, ok := e.q.renameOf(m)
 			if !ok || len(out) >= maxSeeds {
 				continue
 			}
@@ -151,7 +151,7 @@ func (e *Engine) seeds(b *batch) []seed {
 			if old := listed[from]; old == nil || related(m.path, from) || !plainName(m.path) || !plainName(from) || !allPlain(rn.changed) {
 				continue
 			}
-			if e.pendingAbove(m.path) || e.pendingAbove(from) {
+			if e.pendingAboveLocked(m.path) || e.pendingAboveLocked(from) {
 				continue
 			}
 			out = append(out, seed{to: m.path, from: from, skip: append([]string(nil), rn.changed...)})
@@ -160,13 +160,13 @@ func (e *Engine) seeds(b *batch) []seed {
 	return out
 }
 
-// pendingAbove reports whether a parent of p has a change not yet on the
+// pendingAboveLocked reports whether a parent of p has a change not yet on the
 // destination: the receiver's parent could then be something else (a
-// symlink, say) that rsync would follow. e.mu is held.
-func (e *Engine) pendingAbove(p string) bool {
+// symlink, say) that rsync would follow.
+func (e *Engine) pendingAboveLocked(p string) bool {
 	for a := p; a != "."; {
 		a = parent(a)
-		if a != "." && (e.q.get(a) != nil || e.q.flight[a] != nil) {
+		if a != "." && e.q.pendingAt(a) {
 			return true
 		}
 	}
@@ -219,7 +219,7 @@ func seedArgs(cfg *Config, s seed) []string {
 // files, the other pre-seeds are skipped: they would wait on it too.
 func (e *Engine) preseed(ctx context.Context, b *batch) {
 	e.mu.Lock()
-	seeds := e.seeds(b)
+	seeds := e.seedsLocked(b)
 	e.mu.Unlock()
 	for _, s := range seeds {
 		if ctx.Err() != nil || !e.seedOne(ctx, s) {

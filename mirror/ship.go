@@ -105,7 +105,7 @@ func (e *Engine) settleLocked(shipped []*entry, failedMsg map[*entry]string, b *
 		e.q.done(m)
 		e.j.ack(m.path, b.seq, m.recursive)
 		e.totals.ShippedPaths++
-		e.noteShipped(m, "")
+		e.noteShippedLocked(m, "")
 	}
 	now := e.now()
 	logged := 0
@@ -118,7 +118,7 @@ func (e *Engine) settleLocked(shipped []*entry, failedMsg map[*entry]string, b *
 			}
 		}
 		e.q.requeue(m, &failure{msg: msg, now: now, epoch: epoch, retryAt: now.Add(e.cfg.backoff(m.attempts + 1))})
-		e.noteShipped(m, msg)
+		e.noteShippedLocked(m, msg)
 		e.j.fail(m.path, m.attempts, msg)
 	}
 	if logged > maxFailLogs {

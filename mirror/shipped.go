@@ -63,8 +63,8 @@ type Shipped struct {
 	Attempts int       // failures so far, for Err
 }
 
-// noteShipped records a settled entry for Config.OnShipped; e.mu is held.
-func (e *Engine) noteShipped(m *entry, errMsg string) {
+// noteShippedLocked records a settled entry for Config.OnShipped.
+func (e *Engine) noteShippedLocked(m *entry, errMsg string) {
 	if e.cfg.OnShipped == nil {
 		return
 	}

@@ -116,11 +116,11 @@ func (e *Engine) barrierLocked(limit, epoch uint64) (bool, []StuckPath) {
 	for _, c := range entries {
 		stuck = append(stuck, stuckOfEntry(c))
 	}
-	for _, l := range e.q.long {
+	e.q.eachLong(func(l *longPath) {
 		if l.seq <= limit {
 			stuck = append(stuck, stuckOfLong(l))
 		}
-	}
+	})
 	sortStuck(stuck)
 	return true, stuck
 }
@@ -149,27 +149,18 @@ func (e *Engine) Flush(ctx context.Context) (FlushReport, error) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	rep := FlushReport{Pending: e.q.pending(), InFlight: len(e.q.flight), Owed: e.debts.status()}
-	e.q.tree.Ascend(func(c *entry) bool {
-		if len(rep.Paths) >= maxStuckListed {
-			return false
-		}
+	rep := FlushReport{Pending: e.q.pending(), InFlight: e.q.inFlight(), Owed: e.debts.status()}
+	e.q.each(func(c *entry) bool {
 		rep.Paths = append(rep.Paths, c.path)
-		return true
+		return len(rep.Paths) < maxStuckListed
 	})
-	for p := range e.q.flight {
-		if len(rep.Paths) >= maxStuckListed {
-			break
-		}
-		rep.Paths = append(rep.Paths, p)
-	}
 	rep.Stuck = e.stuckListLocked()
 	if err != nil {
 		var se *StuckError
 		if rep.Pending+rep.InFlight == 0 && !errors.As(err, &se) {
 			return rep, fmt.Errorf("flush: the queue is on %s, but a full sync it owes (%s) did not finish; it is kept in the journal and the next start runs it: %w", e.cfg.Dest, owedReasons(rep.Owed), err)
 		}
-		return rep, fmt.Errorf("flush: %d change(s) not on the destination %s: %w", rep.Pending+rep.InFlight+len(e.q.long), e.cfg.Dest, err)
+		return rep, fmt.Errorf("flush: %d change(s) not on the destination %s: %w", rep.Pending+rep.InFlight+e.q.longCount(), e.cfg.Dest, err)
 	}
 	return rep, nil
 }
@@ -201,9 +192,7 @@ func owedReasons(o []OwedSync) string {
 func (e *Engine) stuckListLocked() []StuckPath {
 	var out []StuckPath
 	e.q.failing(func(c *entry) { out = append(out, stuckOfEntry(c)) })
-	for _, l := range e.q.long {
-		out = append(out, stuckOfLong(l))
-	}
+	e.q.eachLong(func(l *longPath) { out = append(out, stuckOfLong(l)) })
 	sortStuck(out)
 	return out
 }
@@ -221,7 +210,7 @@ func (e *Engine) Status() Status {
 		Pending:             e.q.pending(),
 		MaxPending:          e.cfg.MaxPending,
 		OverflowFullSync:    e.debts.has(ReasonOverflow),
-		InFlight:            len(e.q.flight),
+		InFlight:            e.q.inFlight(),
 		LastSuccess:         tptr(h.lastSuccess),
 		LastErrorTime:       tptr(h.lastErrTime),
 		ConsecutiveFailures: h.failures,

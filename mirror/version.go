@@ -58,7 +58,7 @@ func parseVersion(out []byte) (Version, error) {
 
 func checkVersion(v Version) error {
 	if v.Less(minVersion) {
-		return fmt.Errorf("rsync %s is too old: mirrorfs needs rsync 3.1.0 or newer for --delete-missing-args; install a newer rsync or point --rsync at one", v)
+		return fmt.Errorf("rsync %s is too old: mirrorfs needs rsync 3.1.0 or newer for --delete-missing-args; install a newer rsync", v)
 	}
 	if v.Major == 3 && v.Minor == 4 && v.Patch == 3 {
 		return fmt.Errorf("rsync %s has a known bug in --delete-missing-args (fixed in 3.4.4) that would corrupt the mirror; upgrade rsync to 3.4.4 or newer", v)

@@ -2,7 +2,6 @@ package main
 
 import (
 	"errors"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"os"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 var version = "0.1.0-dev"

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"path/filepath"
 
@@ -13,6 +12,7 @@ import (
 	"github.com/mirrorfs/mirrorfs/config"
 	"github.com/mirrorfs/mirrorfs/internal/control"
 	"github.com/mirrorfs/mirrorfs/internal/doctor"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 

@@ -5,13 +5,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"path/filepath"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 func mountpointArg(c *cli.Context) (string, error) {

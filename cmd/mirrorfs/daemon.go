@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"log/slog"
 	"os"
@@ -18,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mirrorfs/mirrorfs/config"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 // readyFDEnv marks the detached child and names the descriptor on which it

@@ -2,12 +2,12 @@ package main
 
 import (
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"path/filepath"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfs/mirrorfs/config"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 // mountFlags is generated from config's key table, so a flag, a -o option

@@ -4,13 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"time"
 
 	"github.com/mirrorfs/mirrorfs/internal/audit"
 	"github.com/mirrorfs/mirrorfs/internal/control"
 	"github.com/mirrorfs/mirrorfs/internal/doctor"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 

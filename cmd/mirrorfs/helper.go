@@ -1,12 +1,13 @@
 package main
 
 import (
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 // Hidden flags of the mount command, set only by helperArgs.

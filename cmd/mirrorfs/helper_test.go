@@ -1,7 +1,6 @@
 package main
 
 import (
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"reflect"
 	"strings"
@@ -11,6 +10,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/mirrorfs/mirrorfs/config"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 func TestHelperArgs(t *testing.T) {

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"log/slog"
 	"os"
@@ -17,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mirrorfs/mirrorfs/config"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -48,6 +48,10 @@ func setupJournal(cfg config.Config, ecfg *mirror.Config) error {
 // of a disk, which may heal: exit 1, so systemd's Restart=on-failure tries
 // again. The journal is left as it was; a later mount replays it.
 func engineError(err error) error {
+	var busy *mirror.StateDirBusyError
+	if errors.As(err, &busy) {
+		return codef(exitcode.Usage, "%w; stop that mirrorfs first, or give this mount its own --state-dir", err)
+	}
 	var je *mirror.JournalError
 	if !errors.As(err, &je) {
 		return withCode(exitcode.Usage, err)

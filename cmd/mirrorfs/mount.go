@@ -73,7 +73,7 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		log.Warn("cannot look for rsync processes left by a dead mirrorfs", "error", err)
 	}
 	if _, err := mirror.RsyncVersion(ctx, cfg.Rsync); err != nil {
-		return nil, withCode(exitcode.Internal, err)
+		return nil, codef(exitcode.Internal, "%w (or point --rsync at a suitable rsync)", err)
 	}
 	ecfg, err := cfg.Engine()
 	if err != nil {

@@ -3,12 +3,13 @@ package main
 import (
 	"errors"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"net"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 func TestSdNotify(t *testing.T) {

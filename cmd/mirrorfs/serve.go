@@ -4,12 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"os/signal"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 // shutdownReport is what `mirrorfs unmount` prints and what the process logs

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io"
 	"path/filepath"
 	"strings"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/mirrorfs/mirrorfs/fs"
 	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/internal/stats"
 )
 
