@@ -31,6 +31,8 @@ var Tools = map[string]string{
 	"make":            "make",
 	"git":             "git",
 	"tar":             "tar",
+	"stress-ng":       "stress-ng",
+	"sqlite3":         "sqlite3",
 }
 
 // ToolNames is Tools' keys, sorted.
