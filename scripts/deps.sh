@@ -29,6 +29,7 @@ git             git
 tar             tar
 stress-ng       stress-ng
 sqlite3         sqlite3
+cp              coreutils
 '
 
 need=()

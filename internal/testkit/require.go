@@ -33,6 +33,7 @@ var Tools = map[string]string{
 	"tar":             "tar",
 	"stress-ng":       "stress-ng",
 	"sqlite3":         "sqlite3",
+	"cp":              "coreutils",
 }
 
 // ToolNames is Tools' keys, sorted.
