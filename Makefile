@@ -78,6 +78,18 @@ MIRRORFS_SOAK ?= 10m
 soak: build
 	MIRRORFS_SOAK=$(MIRRORFS_SOAK) $(GO) test -count=1 -timeout 0 -run 'TestFaultRandomOpsWithCrash' -v ./tests/
 
+# The soak tests with real programs (tests/soak_*_test.go): stress-ng's
+# filesystem stressors, tar, cp -al, git, sqlite3, go build through the
+# mount, each round ending with unmount and equal trees (make test runs one
+# short round). MIRRORFS_SOAK_ROUNDS rounds of MIRRORFS_SOAK_STRESS stress-ng
+# each; MIRRORFS_SOAK_WORKERS, MIRRORFS_SOAK_STRESSORS, MIRRORFS_SEED too.
+MIRRORFS_SOAK_ROUNDS ?= 20
+MIRRORFS_SOAK_STRESS ?= 30s
+.PHONY: soak-stress
+soak-stress: deps build
+	MIRRORFS_SOAK_ROUNDS=$(MIRRORFS_SOAK_ROUNDS) MIRRORFS_SOAK_STRESS=$(MIRRORFS_SOAK_STRESS) \
+		$(GO) test -count=1 -timeout 0 -run '^TestSoak' -v ./tests/
+
 # The daemon-outage fault test with the issue's full minute of outage
 # (CI runs it for 8 s). MIRRORFS_OUTAGE sets the length.
 MIRRORFS_OUTAGE ?= 60s

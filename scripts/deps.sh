@@ -27,6 +27,9 @@ setpriv         util-linux
 make            make
 git             git
 tar             tar
+stress-ng       stress-ng
+sqlite3         sqlite3
+cp              coreutils
 '
 
 need=()

@@ -31,6 +31,9 @@ var Tools = map[string]string{
 	"make":            "make",
 	"git":             "git",
 	"tar":             "tar",
+	"stress-ng":       "stress-ng",
+	"sqlite3":         "sqlite3",
+	"cp":              "coreutils",
 }
 
 // ToolNames is Tools' keys, sorted.
