@@ -5,16 +5,20 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // swapUnderRsync ships n files with a bandwidth-limited rsync and, once
 // rsync has started, replaces the last listed file by replace. Only that
 // path may fail; every other one ships and is never reported as failed.
 // With linked, the other files are pairs of hard links.
-func swapUnderRsync(t *testing.T, n int, linked bool, replace func(t *testing.T, path string)) {
+// It returns the engine's log.
+func swapUnderRsync(t *testing.T, n int, linked bool, replace func(t *testing.T, path string)) string {
 	dm := startDaemon(t)
 	pw := passwordFile(t, daemonPass)
 	real := requireRsync(t)
@@ -83,6 +87,7 @@ func swapUnderRsync(t *testing.T, n int, linked bool, replace func(t *testing.T,
 	if len(failedFor) > 0 {
 		t.Errorf("%d other path(s) reported as failed because of %s: %v", len(failedFor), last, failedFor)
 	}
+	return h.logs.String()
 }
 
 // TestFailureStaysWithItsPath: a listed file that turns into a socket
@@ -93,6 +98,26 @@ func TestFailureStaysWithItsPath(t *testing.T) {
 		t.Run(fmt.Sprintf("linked=%v", linked), func(t *testing.T) {
 			swapUnderRsync(t, 1000, linked, toSocket)
 		})
+	}
+}
+
+// TestStuckOpenStaysWithItsPath: a listed file that turns into a FIFO
+// under rsync leaves its sender blocked in open(2), which rsync's own
+// --timeout does not cover. The run is killed at once, that path is
+// retried on its own, and the others ship.
+func TestStuckOpenStaysWithItsPath(t *testing.T) {
+	if log := swapUnderRsync(t, 1000, true, toFIFO); !strings.Contains(log, "hung opening") {
+		t.Errorf("the log does not say rsync hung opening the FIFO:\n%s", log)
+	}
+}
+
+func toFIFO(t *testing.T, p string) {
+	if err := os.Remove(p); err != nil {
+		t.Error(err)
+		return
+	}
+	if err := unix.Mkfifo(p, 0o644); err != nil {
+		t.Error(err)
 	}
 }
 

@@ -32,13 +32,14 @@ type Engine struct {
 	full    fullState
 	over    overflowState
 
-	state     string
-	rootRun   bool     // a batch's run for the root's own attributes is under way
-	splits    []*batch // halves of a batch being narrowed down, already in flight
-	epoch     uint64   // bumped by every Sync
-	waiters   int
-	urgentSeq uint64 // entries up to here skip their debounce for a waiting Sync
-	flushing  bool   // Flush is shipping the queue: no full sync starts meanwhile
+	state       string
+	rootRun     bool     // a batch's run for the root's own attributes is under way
+	splits      []*batch // halves of a batch being narrowed down, already in flight
+	epoch       uint64   // bumped by every Sync
+	waiters     int
+	urgentSeq   uint64 // entries up to here skip their debounce for a waiting Sync
+	flushing    bool   // shutting down: Flush ships the queue, and no full sync starts...
+	payBlocking bool   // ...but those Flush pays once the queue is on the destination
 
 	initial     InitialState
 	health      health

@@ -3,6 +3,7 @@ package mirror
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -47,8 +48,11 @@ func (e *Engine) oweLocked(why Reason, minSeq uint64) bool {
 
 // fullDueLocked reports whether a full sync should start now.
 func (e *Engine) fullDueLocked(now time.Time) bool {
-	if e.replayPendingLocked() || e.flushing {
+	if e.replayPendingLocked() {
 		return false
+	}
+	if e.flushing {
+		return e.payBlocking && e.debts.running == nil && slices.ContainsFunc(e.debts.owed, func(d debt) bool { return d.reason.blocks() })
 	}
 	if e.cfg.ReconcileInterval > 0 && !e.full.nextAt.IsZero() && !now.Before(e.full.nextAt) && !e.debts.has(ReasonInterval) {
 		e.oweLocked(ReasonInterval, e.seq+1)

@@ -102,7 +102,7 @@ func (e *Engine) Sync(ctx context.Context) (SyncResult, error) {
 // the queue alone, owed full syncs that stand for changes up to limit
 // must be paid first.
 func (e *Engine) barrierLocked(limit, epoch uint64) (bool, []StuckPath) {
-	if !e.flushing && e.debts.blocksBarrier(limit) {
+	if (!e.flushing || e.payBlocking) && e.debts.blocksBarrier(limit) {
 		return false, nil
 	}
 	if len(e.splits) > 0 || e.rootRun {
@@ -135,18 +135,22 @@ func (e *Engine) Flush(ctx context.Context) (FlushReport, error) {
 	stop := context.AfterFunc(ctx, func() { e.cancelFull() })
 	defer stop()
 	e.mu.Lock()
-	e.flushing = true
+	e.flushing = true // from now on, only Flush starts full syncs
+	e.payBlocking = false
 	e.mu.Unlock()
 	e.cancelFull()
 	_, err := e.Sync(ctx)
 	e.mu.Lock()
-	e.flushing = false
 	blocked := e.debts.blocksBarrier(e.seq)
+	e.payBlocking = blocked
 	e.mu.Unlock()
 	if err == nil && blocked {
 		e.poke()
 		_, err = e.Sync(ctx)
 	}
+	e.mu.Lock()
+	e.payBlocking = false
+	e.mu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	rep := FlushReport{Pending: e.q.pending(), InFlight: e.q.inFlight(), Owed: e.debts.status()}

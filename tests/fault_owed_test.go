@@ -18,16 +18,16 @@ func TestOwedFullSyncSurvives(t *testing.T) {
 	for _, stop := range []string{"unmount with flush timeout", "kill -9"} {
 		t.Run(stop, func(t *testing.T) {
 			state := stateDirArg(t)
-			m := mountMirror(t, mountOptions{Args: []string{state, "-o", "max-pending=100", "--timeout", "2s", "--contimeout", "2s", "--flush-timeout", "3s"}})
+			m := mountMirror(t, mountOptions{Args: []string{state, "-o", "max-pending=1000", "--timeout", "2s", "--contimeout", "2s", "--flush-timeout", "3s"}})
 			lazyUnmountCleanup(t, m.Mnt)
 			m.assertMirrored(t, testkit.CompareOptions{})
 			m.Daemon.Stop()
 			t.Cleanup(m.Daemon.Start)
-			for i := range 300 {
-				write(t, filepath.Join(m.Mnt, fmt.Sprintf("top%03d", i)), "t")
+			for i := range 3000 {
+				write(t, filepath.Join(m.Mnt, fmt.Sprintf("top%04d", i)), "t")
 			}
 			if st := m.Status(t); !owes(st, "overflow") {
-				t.Fatalf("300 changes past max-pending=100: no overflow full sync owed: %s", st)
+				t.Fatalf("3000 changes past max-pending=1000: no overflow full sync owed: %s", st)
 			}
 			switch stop {
 			case "kill -9":
@@ -63,4 +63,39 @@ func owes(s status, reason string) bool {
 		}
 	}
 	return false
+}
+
+// TestOwedRequestedSyncSurvives: `sync --full` asked for while the
+// destination is down is still owed after a clean unmount; the next mount
+// runs it (and so ships a file written behind the mount meanwhile).
+func TestOwedRequestedSyncSurvives(t *testing.T) {
+	state := stateDirArg(t)
+	m := mountMirror(t, mountOptions{Args: []string{state, "--timeout", "2s", "--contimeout", "2s"}})
+	m.assertMirrored(t, testkit.CompareOptions{})
+	m.Daemon.Stop()
+	t.Cleanup(m.Daemon.Start)
+	if out, errOut, code := m.cli(t, "sync", "--full", m.Mnt); code != exitcode.OK {
+		t.Fatalf("sync --full (no wait): exit %d: %s%s", code, out, errOut)
+	}
+	if st := m.Status(t); !owes(st, "requested") {
+		t.Fatalf("a requested full sync is not listed as owed: %s", st)
+	}
+	if out, code := m.Unmount(t); code != exitcode.OK {
+		t.Fatalf("unmount with only a requested full sync owed: exit %d, want %d: %s", code, exitcode.OK, out)
+	}
+	m.Wait(t)
+	if !strings.Contains(m.logText(), "still owed") {
+		t.Errorf("the unmount does not say a full sync is still owed:\n%s", m.logText())
+	}
+	write(t, filepath.Join(m.Mnt, "behind-the-mount"), "written while nothing was mounted")
+	m.Daemon.Start()
+	m2 := m.remount(t, state, "--no-initial-sync")
+	testkit.Eventually(t, syncTimeout, func() (bool, string) {
+		st := m2.Status(t)
+		return !owes(st, "requested"), "status: " + st.String()
+	})
+	m2.assertMirrored(t, testkit.CompareOptions{})
+	if !strings.Contains(m2.logText(), "reason=requested") {
+		t.Errorf("the second mount's log does not show the requested full sync:\n%s", m2.logText())
+	}
 }

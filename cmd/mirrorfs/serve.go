@@ -145,6 +145,9 @@ func (in *instance) shutdown(reason string, mountGone <-chan struct{}, sigs <-ch
 
 func (in *instance) flushInto(ctx context.Context, rep *shutdownReport) {
 	fr, err := in.engine.Flush(ctx)
+	for _, o := range fr.Owed {
+		in.log.Warn("a full sync is still owed; it is kept in the journal and the next mount runs it", "reason", o.Reason, "since", o.Since.Format(time.DateTime))
+	}
 	rep.Shipped = in.engine.Status().Totals.ShippedPaths
 	rep.Pending = fr.Pending + fr.InFlight
 	rep.PendingPaths = fr.Paths
