@@ -149,7 +149,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		return nil
 	}
 	defer e.release()
-	e.prepare(ctx)
+	stop := e.prepare(ctx)
+	defer stop()
 	e.drive(ctx, nil)
 	return nil
 }
@@ -162,10 +163,11 @@ func (e *Engine) release() {
 }
 
 // prepare does what the first transfer needs, once: the rsync version's
-// options and the names of linked files from before the mount.
-func (e *Engine) prepare(ctx context.Context) {
+// options and the names of linked files from before the mount. stop ends
+// what it left running.
+func (e *Engine) prepare(ctx context.Context) (stop func()) {
 	e.detectVersion(ctx)
-	e.walkLinks(ctx)
+	return e.startWalk(ctx)
 }
 
 // detectVersion enables the options the installed rsync supports; it runs

@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"fmt"
 	"maps"
 	"os"
 	"path/filepath"
@@ -239,5 +240,45 @@ func TestEngineHardLinkFromBeforeStart(t *testing.T) {
 	compareTrees(t, h.src, dm.module, nil)
 	if st := h.eng.Status(); st.Reconcile.Count != full {
 		t.Errorf("a rename of a name linked before the start cost a full sync: %+v", st.Reconcile)
+	}
+}
+
+// A change to a linked file made while the start-up walk still runs waits
+// for it, and then ships with all the names of its inode; a plain change
+// does not wait.
+func TestEngineLinkedWaitsForTheIndex(t *testing.T) {
+	old := walkGrace
+	walkGrace = 0
+	t.Cleanup(func() { walkGrace = old })
+	dm := startDaemon(t)
+	pw := passwordFile(t, daemonPass)
+	src := t.TempDir()
+	for d := range 100 {
+		dir := filepath.Join(src, fmt.Sprintf("d%02d", d))
+		if err := os.Mkdir(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for f := range 100 {
+			mustWrite(t, filepath.Join(dir, fmt.Sprintf("f%03d", f)), "x")
+		}
+	}
+	if err := os.Link(filepath.Join(src, "d00/f000"), filepath.Join(src, "d99/link")); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := command("rsync", "-aH", "--no-inc-recursive", src+"/", dm.module+"/"); err != nil {
+		t.Fatalf("seeding the module: %v %s", err, out)
+	}
+	h := newHarnessAt(t, src, dm.dest(), dm.module, true, func(c *Config) { c.PasswordFile = pw })
+	h.rename("d99/link", "d50/moved")
+	h.write("plain", "not linked")
+	h.mustSync()
+	compareTrees(t, h.src, dm.module, nil)
+	if st := h.eng.Status(); !st.LinkIndexReady || st.Reconcile.Count != 0 {
+		t.Errorf("status %+v: want the index ready and no full sync", st)
+	}
+	if strings.Contains(h.logs.String(), "waiting for the hard-link index") {
+		t.Log("the rename waited for the walk")
+	} else {
+		t.Log("the walk was done before the first batch")
 	}
 }

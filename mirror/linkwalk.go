@@ -9,10 +9,11 @@ import (
 )
 
 // The link index learns the names of linked files that existed before the
-// mount from one walk of the source, before the first transfer: a
-// getdents and an fstatat per name, the same reading the initial sync's
-// own file list costs. Changes made through the mount meanwhile update
-// the index as usual. A rename during the walk can carry a name from a
+// mount from one walk of the source at start: a getdents and an fstatat
+// per name, the same reading the initial sync's own file list costs, and
+// run beside it. Until the walk is done, only linked files and recursive
+// entries wait for it; other changes ship. Changes made through the mount
+// meanwhile update the index as usual. A rename during the walk can carry a name from a
 // part not yet walked into one already walked; those destinations are
 // walked again once the walk is done.
 
@@ -21,19 +22,60 @@ type linkWalk struct {
 	done    bool
 	active  bool
 	recheck []string // renamed to while the walk ran
+	held    []*entry // in flight, waiting for the walk (holdUnindexed)
 	names   int      // linked names the last walk found
 	took    time.Duration
 }
 
-// walkLinks fills the link index from the source, once.
-func (e *Engine) walkLinks(ctx context.Context) {
+// walkGrace is how long the first batch waits for the walk before it
+// ships what does not need the index: small trees are walked by then.
+var walkGrace = time.Second
+
+// startWalk starts the walk that fills the link index, unless it ran or
+// runs, and waits up to walkGrace for it. Until it is done, batches hold
+// back the entries it matters for (holdUnindexed); when it ends, they go
+// back to the queue. stop ends a walk this call started and waits for it.
+func (e *Engine) startWalk(ctx context.Context) (stop func()) {
 	e.mu.Lock()
-	if e.walk.done || e.cfg.Source == nil {
+	if e.walk.done || e.walk.active || e.cfg.Source == nil {
+		if e.cfg.Source == nil {
+			e.walk.done = true
+		}
 		e.mu.Unlock()
-		return
+		return func() {}
 	}
 	e.walk.active = true
 	e.mu.Unlock()
+	wctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		e.walkLinks(wctx)
+		e.mu.Lock()
+		for _, m := range e.walk.held {
+			e.q.requeue(m, nil)
+		}
+		e.walk.held = nil
+		e.broadcastLocked()
+		e.mu.Unlock()
+		e.poke()
+	}()
+	t := time.NewTimer(walkGrace)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+		e.log.Info("indexing hard-linked names in the background; changes to linked files wait for it")
+	case <-ctx.Done():
+	}
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// walkLinks fills the link index from the source.
+func (e *Engine) walkLinks(ctx context.Context) {
 	start := time.Now()
 	w := linkWalker{e: e, ctx: ctx, src: int(e.cfg.Source.Fd())}
 	w.dir(w.src, ".", ".")
@@ -59,6 +101,50 @@ func (e *Engine) walkLinks(ctx context.Context) {
 	e.walk.done = true
 	e.walk.names, e.walk.took = w.found, time.Since(start)
 	e.log.Debug("hard-linked names indexed", "names", w.found, "took", e.walk.took)
+}
+
+// holdUnindexed keeps, while the walk runs, the entries of b whose names
+// the index may not know yet: linked files, and directories shipped
+// recursively (they may hold some). They stay in flight, so barriers
+// wait for them, until the walk ends. It reports whether anything is
+// left to ship now.
+func (e *Engine) holdUnindexed(b *batch) bool {
+	e.mu.Lock()
+	done := e.walk.done
+	e.mu.Unlock()
+	if done {
+		return true
+	}
+	hold := make(map[*entry]bool)
+	for _, m := range b.all {
+		if m.recursive {
+			hold[m] = true
+		} else if _, _, _, linked := e.statLinked(m.path); linked {
+			hold[m] = true
+		}
+	}
+	if len(hold) == 0 {
+		return true
+	}
+	var keep, held []*entry
+	for _, m := range b.all {
+		if hold[m] || (m.coveredBy != nil && hold[m.coveredBy]) {
+			held = append(held, m)
+		} else {
+			keep = append(keep, m)
+		}
+	}
+	e.mu.Lock()
+	if e.walk.done { // it ended meanwhile
+		e.mu.Unlock()
+		return true
+	}
+	e.walk.held = append(e.walk.held, held...)
+	e.mu.Unlock()
+	e.log.Debug("waiting for the hard-link index", "held", len(held))
+	b.all = keep
+	b.runs = planBatch(keep)
+	return len(keep) > 0
 }
 
 // indexLocked keeps the link index in step with one change. id is the

@@ -10,6 +10,9 @@ import (
 
 // ship runs a batch's rsync invocations and settles every entry.
 func (e *Engine) ship(ctx context.Context, b *batch) {
+	if !e.holdUnindexed(b) {
+		return
+	}
 	b.runs = separateLinked(b.runs, e.linkPlan(), e.linksBelow)
 	rootFailed := false
 	hasRoot := len(b.runs) > 0 && b.runs[len(b.runs)-1].root

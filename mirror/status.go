@@ -29,7 +29,8 @@ type Status struct {
 	Reconcile               ReconcileStatus `json:"reconcile"`
 	Recovery                RecoveryStatus  `json:"recovery"`
 	Journal                 JournalStatus   `json:"journal"`
-	LinkedNames             int             `json:"linked_names"` // names of multi-linked files the engine keeps together
+	LinkedNames             int             `json:"linked_names"`     // names of multi-linked files the engine keeps together
+	LinkIndexReady          bool            `json:"link_index_ready"` // the start-up walk for linked names is done
 }
 
 // Totals count since the engine started.

@@ -225,6 +225,7 @@ func (e *Engine) Status() Status {
 		Recovery:            e.recovery,
 		Journal:             e.j.status(),
 		LinkedNames:         e.links.len(),
+		LinkIndexReady:      e.walk.done,
 	}
 	if e.recovery.Start == StartUnclean {
 		switch {
@@ -262,8 +263,9 @@ func (e *Engine) Status() Status {
 func (e *Engine) driveOrWait(ctx context.Context, changed <-chan struct{}, met func() bool) {
 	select {
 	case e.runner <- struct{}{}:
-		e.prepare(ctx)
+		stop := e.prepare(ctx)
 		e.drive(ctx, met)
+		stop()
 		e.release()
 		return
 	default:
