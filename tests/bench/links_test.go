@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -336,13 +335,17 @@ func checkLinked(src, module string, present, absent []string) []string {
 	return diffs
 }
 
-// linksMeasured lists the sizes (cell names) this run has figures for.
-func linksMeasured(res *results, k Knobs) []string {
-	var out []string
-	for _, n := range []int{k.Sizes.TreeFiles, 100000, 1000000} {
+// linksMeasured lists the tree sizes this run has figures for, smallest first.
+func linksMeasured(res *results, k Knobs) []int {
+	sizes := []int{100000, 1000000}
+	if k.Smoke {
+		sizes = []int{k.Sizes.TreeFiles}
+	}
+	var out []int
+	for _, n := range sizes {
 		c := linkCellName(n)
-		if s := res.lookup(c+":file", pMirrorfs); (s != nil || res.lookup(c, pMirrorfs) != nil) && !slices.Contains(out, c) {
-			out = append(out, c)
+		if res.lookup(c+":file", pMirrorfs) != nil || res.lookup(c, pMirrorfs) != nil {
+			out = append(out, n)
 		}
 	}
 	return out
@@ -375,8 +378,9 @@ func linksSection(res *results, k Knobs) string {
 		}
 		return fmt.Sprintf("%.0f ms", v*1000)
 	}
-	for _, c := range measured {
-		fmt.Fprintf(&b, "| %s |", linkTreeText(c))
+	for _, n := range measured {
+		c := linkCellName(n)
+		fmt.Fprintf(&b, "| %s |", linkTreeText(n))
 		for _, kind := range linkKinds {
 			fmt.Fprintf(&b, " %s |", cellText(res.lookup(c+":"+kind, pMirrorfs), ms, ""))
 		}
@@ -386,7 +390,8 @@ func linksSection(res *results, k Knobs) string {
 		b.WriteString("\n")
 	}
 	b.WriteString("\n| tree | built natively | start-up walk | linked_names at start → end | reconcile.count before → after | whole-tree run | module check | load average (1, 5, 15 min) before → after the changes |\n|---|---:|---:|---:|---:|---|---|---|\n")
-	for _, c := range measured {
+	for _, n := range measured {
+		c := linkCellName(n)
 		before, after := linkVal(res, c, "reconcile-before"), linkVal(res, c, "reconcile-after")
 		whole := "none"
 		switch {
@@ -401,13 +406,14 @@ func linksSection(res *results, k Knobs) string {
 		if s := res.lookup(c, pMirrorfs); s != nil && s.err != "" {
 			check = "**differs**"
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s → %s | %s → %s | %s | %s | %s |\n", linkTreeText(c),
+		fmt.Fprintf(&b, "| %s | %s | %s | %s → %s | %s → %s | %s | %s | %s |\n", linkTreeText(n),
 			secs(linkVal(res, c, "build")), secs(linkVal(res, c, "walk")),
 			count(linkVal(res, c, "names-before")), count(linkVal(res, c, "names-after")),
 			count(before), count(after), whole, check, res.noteOf(c+":load"))
 	}
 	b.WriteString("\nTargets of the issue:\n\n| target | measured | verdict |\n|---|---|---|\n")
-	for _, c := range measured {
+	for _, n := range measured {
+		c := linkCellName(n)
 		for _, kind := range linkKinds[1:] {
 			v := linkRatio(res, c, kind)
 			fmt.Fprintf(&b, "| %s: %s ≤ 2× a new file | %s | %s |\n", c, linkKindText[kind], ratio(v), verdict(v <= 2, !math.IsNaN(v)))
@@ -420,8 +426,13 @@ func linksSection(res *results, k Knobs) string {
 	return b.String()
 }
 
-func linkTreeText(cell string) string {
-	return strings.TrimPrefix(cell, "links/") + " files"
+// linkTreeText is "1,000,000 files (links/1m)".
+func linkTreeText(files int) string {
+	d := fmt.Sprint(files)
+	for i := len(d) - 3; i > 0; i -= 3 {
+		d = d[:i] + "," + d[i:]
+	}
+	return fmt.Sprintf("%s files (%s)", d, linkCellName(files))
 }
 
 func linkVal(res *results, cell, what string) float64 {
