@@ -97,7 +97,8 @@ MIRRORFS_OUTAGE ?= 60s
 soak-outage: build
 	MIRRORFS_OUTAGE=$(MIRRORFS_OUTAGE) $(GO) test -count=1 -timeout 0 -run 'TestFaultDaemonOutage' -v ./tests/
 
-# Benchmarks (issue 6): rewrites BENCHMARKS.md (~40 min on 2 cores).
+# Benchmarks (issue 6): rewrites BENCHMARKS.md (~40 min on 2 cores); a run
+# limited by BENCH_CELLS rewrites only the sections it measured.
 # Knobs: BENCH_RUNS, BENCH_SLOW_RUNS, BENCH_CAP, BENCH_CELLS, BENCH_HUGE, BENCH_SCRATCH.
 export BENCH_RUNS BENCH_SLOW_RUNS BENCH_CAP BENCH_CELLS BENCH_HUGE BENCH_SCRATCH
 .PHONY: bench

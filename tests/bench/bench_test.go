@@ -20,6 +20,7 @@ func TestSmoke(t *testing.T) {
 	base := t.TempDir()
 	runDataPath(t, k, res, base)
 	runMirrorPath(t, k, res, base, tools)
+	runLinks(t, k, res, base)
 	var mem []memPoint
 	if k.want("memory") {
 		mem = memory(t, k, res, base)
@@ -39,6 +40,18 @@ func TestSmoke(t *testing.T) {
 	for _, c := range dataCells("") {
 		if k.want("data/"+c.name) && len(res.lookup("data/"+c.name, tMirrorfs).vals) != k.Runs {
 			t.Errorf("data/%s: no result for mirrorfs", c.name)
+		}
+	}
+	for _, n := range linkSizes(k) {
+		c := linkCellName(n)
+		if !k.want(c) {
+			continue
+		}
+		// Correctness, not timing: every change reached the module (checked
+		// in the cell) without a whole-tree run.
+		before, after := linkVal(res, c, "reconcile-before"), linkVal(res, c, "reconcile-after")
+		if s := res.lookup(c+":file", pMirrorfs); s == nil || len(s.vals) == 0 || before != after || res.noteOf(c+":owed") != "" {
+			t.Errorf("%s: reconcile.count %v before the changes, %v after (owed: %q): want no whole-tree run", c, before, after, res.noteOf(c+":owed"))
 		}
 	}
 	if k.want("memory") && (len(mem) < 2 || mem[len(mem)-1].pending < k.Sizes.MemoryChanges) {
@@ -78,6 +91,7 @@ func TestBench(t *testing.T) {
 	}()
 	runDataPath(t, k, res, base)
 	runMirrorPath(t, k, res, base, peers)
+	runLinks(t, k, res, base)
 	if k.want("memory") {
 		mem = memory(t, k, res, base)
 	}

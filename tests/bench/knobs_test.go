@@ -31,6 +31,7 @@ type Sizes struct {
 	SteadyFor     time.Duration // how long the steady load lasts
 	MemoryChanges int           // pending changes for the RSS measurement
 	MemoryBudget  time.Duration // stop generating changes after this long
+	LinkReps      int           // repetitions of each change kind in the links cell
 }
 
 var fullSizes = Sizes{
@@ -41,6 +42,7 @@ var fullSizes = Sizes{
 	BigFile: 1 << 30, Appends: 2000,
 	SteadyRate: 200, SteadyFor: 60 * time.Second,
 	MemoryChanges: 1000000, MemoryBudget: 12 * time.Minute,
+	LinkReps: 9,
 }
 
 var smokeSizes = Sizes{
@@ -51,6 +53,7 @@ var smokeSizes = Sizes{
 	BigFile: 8 << 20, Appends: 50,
 	SteadyRate: 20, SteadyFor: 2 * time.Second,
 	MemoryChanges: 2000, MemoryBudget: 30 * time.Second,
+	LinkReps: 2,
 }
 
 // Knobs are read from the environment so `make bench BENCH_RUNS=5` works.
@@ -59,7 +62,7 @@ type Knobs struct {
 	SlowRuns int            // BENCH_SLOW_RUNS: runs for lsyncd defaults and the script (default 1)
 	Cap      time.Duration  // BENCH_CAP: longest wait for one mirror cell (default 90s)
 	Cells    *regexp.Regexp // BENCH_CELLS: regexp over cell names, e.g. "data/|mirror/burst"
-	Huge     bool           // BENCH_HUGE=1: the one-change tree has 1,000,000 files
+	Huge     bool           // BENCH_HUGE=1: the one-change tree has 1,000,000 files, and the links cell adds its 1,000,000-file tree
 	Sizes    Sizes
 	Smoke    bool
 }

@@ -275,10 +275,7 @@ func block() []byte {
 func makeTree(root string, files, dirs int, size int64) ([]string, error) {
 	var dirNames []string
 	for i := range dirs {
-		d := fmt.Sprintf("d%03d", i)
-		if dirs > 100 {
-			d = fmt.Sprintf("d%03d/s%04d", i%100, i/100)
-		}
+		d := treeDir(i, dirs)
 		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
 			return nil, err
 		}
