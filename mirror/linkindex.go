@@ -61,14 +61,15 @@ func (x *linkIndex) link(id fileID, from, to string) {
 	x.add(id, to)
 }
 
-// remove forgets p and every name below it.
+// remove forgets p and every name below it (they were unlinked). A name
+// left alone in its group goes too: its inode has no other name here.
 func (x *linkIndex) remove(p string) {
-	if ln, ok := x.byName.Delete(linkName{path: p}); ok {
-		x.dropID(ln.id, p)
-	}
-	for _, ln := range x.below(p) {
-		x.byName.Delete(ln)
-		x.dropID(ln.id, ln.path)
+	gone := x.take(p)
+	for _, ln := range gone {
+		if names := x.byID[ln.id]; len(names) == 1 {
+			x.byName.Delete(linkName{path: names[0]})
+			delete(x.byID, ln.id)
+		}
 	}
 }
 

@@ -14,13 +14,15 @@ func TestLinkIndex(t *testing.T) {
 	}{
 		{"link", func(x *linkIndex) { x.link(a, "f", "g") }, map[fileID][]string{a: {"f", "g"}}},
 		{"link twice is one name", func(x *linkIndex) { x.link(a, "f", "g"); x.link(a, "f", "g") }, map[fileID][]string{a: {"f", "g"}}},
-		{"unlink", func(x *linkIndex) { x.link(a, "f", "g"); x.remove("g") }, map[fileID][]string{a: {"f"}}},
+		{"unlink leaves a single name, which goes too", func(x *linkIndex) { x.link(a, "f", "g"); x.remove("g") }, map[fileID][]string{}},
+		{"unlink one of three", func(x *linkIndex) { x.link(a, "f", "g"); x.link(a, "f", "h"); x.remove("g") }, map[fileID][]string{a: {"f", "h"}}},
 		{"rename a name", func(x *linkIndex) { x.link(a, "f", "g"); x.rename("g", "h") }, map[fileID][]string{a: {"f", "h"}}},
 		{"rename over a linked name", func(x *linkIndex) {
 			x.link(a, "f", "g")
 			x.link(b, "m", "n")
+			x.link(b, "m", "o")
 			x.rename("g", "m")
-		}, map[fileID][]string{a: {"f", "m"}, b: {"n"}}},
+		}, map[fileID][]string{a: {"f", "m"}, b: {"n", "o"}}},
 		{"rename a directory", func(x *linkIndex) {
 			x.link(a, "d/f", "top")
 			x.link(b, "d/e/g", "d/e/h")
@@ -34,6 +36,7 @@ func TestLinkIndex(t *testing.T) {
 		}, map[fileID][]string{a: {"p/f", "q/f"}, b: {"q/g", "top"}}},
 		{"remove a directory", func(x *linkIndex) { x.link(a, "d/f", "d/g"); x.link(b, "d0", "e"); x.remove("d") },
 			map[fileID][]string{b: {"d0", "e"}}},
+		{"rename keeps a group of two", func(x *linkIndex) { x.link(a, "f", "g"); x.rename("f", "h") }, map[fileID][]string{a: {"g", "h"}}},
 		{"a name changes inode", func(x *linkIndex) { x.link(a, "f", "g"); x.add(b, "g") }, map[fileID][]string{a: {"f"}, b: {"g"}}},
 	}
 	for _, tc := range tests {
