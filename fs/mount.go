@@ -120,6 +120,9 @@ func New(opts Options) (*Mount, error) {
 		AttrTimeout:     timeout(opts.AttrTimeout),
 		NegativeTimeout: timeout(opts.NegativeTimeout),
 		RootStableAttr:  &rootAttr,
+		// The backing directory's modes, 0000 included: go-fuse would
+		// otherwise show a file created with mode 0000 as 0644.
+		NullPermissions: true,
 		Logger:          log.New(goLog.Writer(), "", 0),
 	})
 	if err != nil {
