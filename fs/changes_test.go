@@ -459,3 +459,54 @@ func TestOwnership(t *testing.T) {
 		}
 	}
 }
+
+// TestWriting: a change says whether the file stays open for writing, so
+// the engine can wait for the close: a create through open(O_CREAT) while
+// the creator writes, a truncate of an open file and the periodic report
+// of a long-open writer are Writing; the close is not; with two writers,
+// the first close is Writing, the last is not.
+func TestWriting(t *testing.T) {
+	tm := mountTest(t, func(o *Options) { o.WriteInterval = 50 * time.Millisecond })
+	type seen struct {
+		op      Op
+		writing bool
+	}
+	take := func() []seen {
+		var out []seen
+		for _, c := range tm.rec.takeRaw() {
+			out = append(out, seen{c.Op, c.Writing})
+		}
+		return out
+	}
+	f := openFile(t, tm.mnt+"/f", os.O_CREATE|os.O_WRONLY)
+	if got := take(); !reflect.DeepEqual(got, []seen{{OpCreate, true}}) {
+		t.Errorf("create: %v, want a create that is still writing", got)
+	}
+	must(t, f.Truncate(0))
+	if got := take(); !reflect.DeepEqual(got, []seen{{OpTruncate, true}}) {
+		t.Errorf("ftruncate of the open file: %v, want a truncate that is still writing", got)
+	}
+	if _, err := f.WriteString("x"); err != nil {
+		t.Fatal(err)
+	}
+	tm.rec.waitFor(t, "the periodic report", func(c []Change) bool { return len(c) == 1 })
+	if got := take(); !reflect.DeepEqual(got, []seen{{OpWrite, true}}) {
+		t.Errorf("long-open writer: %v, want a write that is still writing", got)
+	}
+	g := openFile(t, tm.mnt+"/f", os.O_WRONLY|os.O_APPEND)
+	if _, err := g.WriteString("y"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, g.Close())
+	if got := take(); !reflect.DeepEqual(got, []seen{{OpWrite, true}}) {
+		t.Errorf("close of one of two writers: %v, want a write that is still writing", got)
+	}
+	if _, err := f.WriteString("z"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, f.Close())
+	tm.waitReleased(t)
+	if got := take(); len(got) == 0 || got[len(got)-1] != (seen{OpWrite, false}) {
+		t.Errorf("last close: %v, want it to end with a write that is no longer writing", got)
+	}
+}

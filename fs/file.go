@@ -65,7 +65,7 @@ func (n *node) newFile(fd int, writable bool, st *syscall.Stat_t) *file {
 func (f *file) Flush(ctx context.Context) syscall.Errno {
 	errno := f.LoopbackFile.Flush(ctx)
 	if f.writable {
-		f.n.checkWrite(f)
+		f.n.checkWrite(f, true)
 	}
 	return errno
 }

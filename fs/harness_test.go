@@ -15,16 +15,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// recorder is a Reporter that keeps every change.
+// recorder is a Reporter that keeps every change: as reported in raw,
+// and without the Writing flag (which TestWriting checks) in changes.
 type recorder struct {
 	mu      sync.Mutex
 	changes []Change
+	raw     []Change
 }
 
 func (r *recorder) Report(c Change) {
 	r.mu.Lock()
+	r.raw = append(r.raw, c)
+	c.Writing = false
 	r.changes = append(r.changes, c)
 	r.mu.Unlock()
+}
+
+// takeRaw returns the changes as reported so far and forgets them.
+func (r *recorder) takeRaw() []Change {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.raw
+	r.raw, r.changes = nil, nil
+	return c
 }
 
 // take returns the changes recorded so far and forgets them.
@@ -32,7 +45,7 @@ func (r *recorder) take() []Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.changes
-	r.changes = nil
+	r.changes, r.raw = nil, nil
 	return c
 }
 

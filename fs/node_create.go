@@ -73,7 +73,8 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 	child := n.newChild(ctx, &st, btime)
 	f := child.Operations().(*node).newFile(fd, true, &st)
 	out.FromStat(&st)
-	n.r.report(Change{Op: OpCreate, Path: joinPath(rel, name)})
+	child.Operations().(*node).noteWriting(f.writable)
+	n.r.report(Change{Op: OpCreate, Path: joinPath(rel, name), Writing: f.writable})
 	return child, f, 0, 0
 }
 
@@ -197,6 +198,10 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 	}
 	child := n.newChild(ctx, &st, btime)
 	out.Attr.FromStat(&st)
+	tn.mu.Lock()
+	change.Writing = tn.ws.writers > 0
+	tn.ws.wasWriting = tn.ws.wasWriting || change.Writing
+	tn.mu.Unlock()
 	n.r.report(change)
 	return child, 0
 }

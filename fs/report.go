@@ -41,6 +41,9 @@ type Change struct {
 	Path string
 	From string // OpRename, OpExchange, OpLink
 	Dir  bool   // the object at Path is a directory
+	// Writing: the file is still open for writing after this change (the
+	// engine waits for its close before it ships it).
+	Writing bool
 }
 
 // Reporter receives every change. Report is called on the FUSE hot path:

@@ -25,6 +25,9 @@ type writeState struct {
 	dirty    bool      // changed in a way a stamp may not show (open for write, create, truncate, ...)
 	last     stamp     // at the last report, or when the first writer opened
 	reported time.Time // last report or first open for writing, for the ticker
+	// wasWriting: the last report said the file stays open for writing;
+	// the close that ends that must be reported even with nothing new.
+	wasWriting bool
 }
 
 func (n *node) opened(f *file, st *syscall.Stat_t) {
@@ -57,20 +60,26 @@ func (n *node) opened(f *file, st *syscall.Stat_t) {
 
 // checkWrite reports OpWrite if the node is dirty or its stamp moved since
 // the last report (writes through passthrough leave no other trace).
-func (n *node) checkWrite(f *file) {
+// closing: f is being flushed, so it no longer counts as a writer.
+func (n *node) checkWrite(f *file, closing bool) {
 	var st syscall.Stat_t
 	statErr := f.stat(&st)
 	n.mu.Lock()
 	s := stampOf(&st)
-	report := n.ws.dirty || statErr == nil && s != n.ws.last
+	others := n.ws.writers
+	if closing && f.writable {
+		others--
+	}
+	report := n.ws.dirty || statErr == nil && s != n.ws.last || n.ws.wasWriting && others == 0
 	if report {
 		n.ws.dirty = false
 		n.ws.last = s
 		n.ws.reported = time.Now()
+		n.ws.wasWriting = others > 0
 	}
 	n.mu.Unlock()
 	if report {
-		n.changed(OpWrite)
+		n.report(OpWrite, others > 0)
 	}
 }
 
@@ -85,7 +94,7 @@ func (n *node) released(f *file) {
 	n.mu.Unlock()
 	if last {
 		// Report first: a node leaves the writer set once its last report is out.
-		n.checkWrite(f)
+		n.checkWrite(f, false)
 		n.r.writers.remove(n)
 	}
 }
@@ -97,11 +106,19 @@ func (n *node) markDirty() {
 	n.mu.Unlock()
 }
 
-// changed reports op on the node at its current path. A node in no
-// directory has nothing to mirror.
+// changed reports op on the node at its current path, saying whether it
+// stays open for writing. A node in no directory has nothing to mirror.
 func (n *node) changed(op Op) {
+	n.mu.Lock()
+	writing := n.ws.writers > 0
+	n.ws.wasWriting = n.ws.wasWriting || writing
+	n.mu.Unlock()
+	n.report(op, writing)
+}
+
+func (n *node) report(op Op, writing bool) {
 	if rel, ok := n.relPath(); ok {
-		n.r.report(Change{Op: op, Path: reportPath(rel), Dir: n.isDir()})
+		n.r.report(Change{Op: op, Path: reportPath(rel), Dir: n.isDir(), Writing: writing})
 	}
 }
 
@@ -191,13 +208,19 @@ func (n *node) tick(now time.Time, interval time.Duration) {
 		if s.size != n.ws.last.size || s.mtime != n.ws.last.mtime {
 			n.ws.last = s
 			n.ws.reported = now
+			n.ws.wasWriting = true
 			report = true
 		}
 	}
 	n.mu.Unlock()
 	if report {
-		if rel, ok := n.relPath(); ok {
-			n.r.report(Change{Op: OpWrite, Path: reportPath(rel)})
-		}
+		n.report(OpWrite, true) // still open: shipped as max-delay allows
 	}
+}
+
+// noteWriting records a report that said the file stays open for writing.
+func (n *node) noteWriting(writing bool) {
+	n.mu.Lock()
+	n.ws.wasWriting = n.ws.wasWriting || writing
+	n.mu.Unlock()
 }

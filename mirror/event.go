@@ -33,4 +33,8 @@ type Event struct {
 	Path string
 	From string // OpRename, OpExchange, OpLink
 	Dir  bool
+	// Writing: the process that made the change still holds the file open
+	// for writing. Such a path waits for the close (a later event without
+	// Writing) or max-delay, so a file is not shipped half written.
+	Writing bool
 }

@@ -22,8 +22,7 @@ func TestEngineHardLinkWrittenThroughOtherName(t *testing.T) {
 	if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
 		t.Fatal(err)
 	}
-	h.add(Event{Op: OpCreate, Path: "b"})
-	h.add(Event{Op: OpAttrib, Path: "a"})
+	h.add(Event{Op: OpLink, Path: "b", From: "a"})
 	h.mustSync()
 	compareTrees(t, h.src, dm.module, nil)
 
@@ -265,7 +264,7 @@ func TestEngineLinkedWaitsForTheIndex(t *testing.T) {
 	if err := os.Link(filepath.Join(src, "d00/f000"), filepath.Join(src, "d99/link")); err != nil {
 		t.Fatal(err)
 	}
-	if out, err := command("rsync", "-aH", "--no-inc-recursive", src+"/", dm.module+"/"); err != nil {
+	if out, err := command("cp", "-a", src+"/.", dm.module+"/"); err != nil {
 		t.Fatalf("seeding the module: %v %s", err, out)
 	}
 	h := newHarnessAt(t, src, dm.dest(), dm.module, true, func(c *Config) { c.PasswordFile = pw })

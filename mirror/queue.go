@@ -41,6 +41,8 @@ type entry struct {
 	path      string
 	recursive bool // ship with -r --delete
 	born      bool // created in this window: the destination has never seen it
+	lead      bool // the first change after a quiet period: ships at once
+	writing   bool // its file is still open for writing: wait for the close
 	ops       opSet
 	place     place
 	attempts  int    // per-path failures in a row
@@ -97,6 +99,11 @@ type queue struct {
 	// starts after it must run.
 	overflowSeq uint64
 	folding     bool // overflow is adding the recursive entry it chose
+	// quiet is how long no change must come for the next one to lead: it
+	// ships at once instead of waiting out the debounce (leading edge).
+	quiet   time.Duration
+	lastAdd time.Time
+	leads   []*entry
 }
 
 func newQueue() *queue {
@@ -179,6 +186,23 @@ func (q *queue) add(ev Event, seq uint64, now time.Time) {
 	if len(q.renamed) > 0 {
 		q.staleRenames(ev)
 	}
+	lead := q.quiet > 0 && (q.lastAdd.IsZero() || now.Sub(q.lastAdd) >= q.quiet)
+	q.lastAdd = now
+	e := q.fold(ev, seq, now)
+	if e == nil || e.place != placeReady {
+		return
+	}
+	if e.path == ev.Path {
+		e.writing = ev.Writing
+	}
+	if lead && !e.lead {
+		e.lead = true
+		q.leads = append(q.leads, e)
+	}
+}
+
+// fold applies one event to the entries and returns the one that ships it.
+func (q *queue) fold(ev Event, seq uint64, now time.Time) *entry {
 	var e *entry
 	switch ev.Op {
 	case OpCreate:
@@ -200,13 +224,14 @@ func (q *queue) add(ev Event, seq uint64, now time.Time) {
 	case OpExchange:
 		// Dir describes only one side, and -r on a file is harmless.
 		q.touch(ev.From, ev.Op, seq, now, true, false)
-		q.touch(ev.Path, ev.Op, seq, now, true, false)
+		e = q.touch(ev.Path, ev.Op, seq, now, true, false)
 	default: // OpModify, OpAttrib and anything newer
-		q.touch(ev.Path, ev.Op, seq, now, false, false)
+		e = q.touch(ev.Path, ev.Op, seq, now, false, false)
 	}
 	if e != nil && ev.Dir && e.path == ev.Path {
 		e.ops |= opSetDir // for the shipped hook only
 	}
+	return e
 }
 
 // touch records a change at p and returns the entry that will ship it.
@@ -347,10 +372,31 @@ type pick struct {
 	epoch           uint64
 }
 
-// take moves the ready entries (at most p.max) into flight.
+// held reports whether a ready entry waits for its writer to close.
+func (p pick) held(e *entry, now time.Time) bool {
+	return e.writing && !p.urgent && now.Sub(e.first) < p.maxDelay
+}
+
+// take moves the ready entries (at most p.max) into flight: leading
+// changes at once, the others once quiet for delay, every one once it
+// has waited max-delay, and all of them for a waiting barrier; a file
+// still open for writing waits for its close, up to max-delay.
 func (q *queue) take(now time.Time, p pick) []*entry {
 	var out []*entry
 	full := func() bool { return p.max > 0 && len(out) >= p.max }
+	leads := q.leads[:0]
+	for _, e := range q.leads {
+		switch {
+		case e.place != placeReady || !e.lead:
+		case p.held(e, now) || full():
+			leads = append(leads, e)
+		default:
+			q.toFlight(e)
+			out = append(out, e)
+		}
+	}
+	clear(q.leads[len(leads):])
+	q.leads = leads
 	for e := q.backoff.head; e != nil && !full(); {
 		next := e.links[lByLast].next
 		if !e.fail.retryAt.After(now) || (p.urgent && e.seq <= p.urgentSeq && e.fail.epoch < p.epoch) {
@@ -366,12 +412,16 @@ func (q *queue) take(now time.Time, p pick) []*entry {
 		q.toFlight(e)
 		out = append(out, e)
 	}
-	for e := q.byLast.head; e != nil && !full(); e = q.byLast.head {
+	for e := q.byLast.head; e != nil && !full(); {
+		next := e.links[lByLast].next
 		if now.Sub(e.last) < p.delay {
 			break
 		}
-		q.toFlight(e)
-		out = append(out, e)
+		if !p.held(e, now) {
+			q.toFlight(e)
+			out = append(out, e)
+		}
+		e = next
 	}
 	for _, e := range out {
 		// A parent created implicitly on the destination is no longer unborn.
@@ -388,6 +438,7 @@ func (q *queue) take(now time.Time, p pick) []*entry {
 func (q *queue) toFlight(e *entry) {
 	r, renamed := q.renamed[e]
 	q.unlink(e)
+	e.lead = false
 	if renamed {
 		q.renamed[e] = r
 	}
@@ -403,8 +454,16 @@ func (q *queue) nextReady(p pick) (time.Time, bool) {
 			t = c
 		}
 	}
-	if e := q.byLast.head; e != nil {
-		set(e.last.Add(p.delay))
+	for e := q.byLast.head; e != nil; e = e.links[lByLast].next {
+		if !e.writing {
+			set(e.last.Add(p.delay)) // held ones are due at first + maxDelay, below
+			break
+		}
+	}
+	for _, e := range q.leads {
+		if e.place == placeReady && !e.writing {
+			set(e.last)
+		}
 	}
 	if e := q.byFirst.head; e != nil {
 		set(e.first.Add(p.maxDelay))

@@ -416,3 +416,60 @@ func BenchmarkQueueAdd(b *testing.B) {
 		q.add(mod("dir"+string(rune('a'+i%26))+"/file"+strings.Repeat("x", i%7)+string(rune(i))), uint64(i), t0)
 	}
 }
+
+func TestQueueLeadingEdgeAndWriters(t *testing.T) {
+	const (
+		delay    = 200 * time.Millisecond
+		maxDelay = 2 * time.Second
+	)
+	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
+	writing := func(p string) Event { return Event{Op: OpCreate, Path: p, Writing: true} }
+	closed := func(p string) Event { return Event{Op: OpModify, Path: p} }
+	type add struct {
+		at int
+		ev Event
+	}
+	tests := []struct {
+		name   string
+		adds   []add
+		at     int
+		urgent bool
+		want   []string
+	}{
+		{"the first change after a quiet period ships at once", []add{{0, mod("a")}}, 1, false, []string{"a"}},
+		{"a change right after it waits out the debounce", []add{{0, mod("a")}, {10, mod("b")}}, 11, false, []string{"a"}},
+		{"after another quiet period, the next one leads", []add{{0, mod("a")}, {10, mod("b")}, {400, mod("c")}}, 401, false, []string{"a", "b", "c"}},
+		{"a file still being written does not lead", []add{{0, writing("f")}}, 1, false, nil},
+		{"nor ship once quiet", []add{{0, writing("f")}}, 300, false, nil},
+		{"it leads once closed", []add{{0, writing("f")}, {50, closed("f")}}, 51, false, []string{"f"}},
+		{"it ships at max delay however long it stays open", []add{{0, writing("f")}}, 2000, false, []string{"f"}},
+		{"a barrier takes it at once", []add{{0, writing("f")}}, 1, true, []string{"f"}},
+		{"a writer does not hold the others", []add{{0, mod("a")}, {10, writing("f")}, {20, mod("b")}}, 230, false, []string{"a", "b"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newQueue()
+			q.quiet = delay
+			var got []*entry
+			for i, a := range tt.adds {
+				q.add(a.ev, uint64(i+1), ms(a.at))
+				// The scheduler runs after every change.
+				got = append(got, q.take(ms(a.at), pick{delay: delay, maxDelay: maxDelay})...)
+			}
+			got = append(got, q.take(ms(tt.at), pick{delay: delay, maxDelay: maxDelay, urgent: tt.urgent, urgentSeq: 1 << 60})...)
+			if !slices.Equal(paths(got), tt.want) {
+				t.Errorf("took %q, want %q", paths(got), tt.want)
+			}
+			checkLists(t, q)
+		})
+	}
+}
+
+func TestQueueNextReadySkipsWriters(t *testing.T) {
+	q := newQueue()
+	p := pick{delay: 200 * time.Millisecond, maxDelay: 2 * time.Second}
+	q.add(Event{Op: OpCreate, Path: "f", Writing: true}, 1, t0)
+	if at, ok := q.nextReady(p); !ok || !at.Equal(t0.Add(2*time.Second)) {
+		t.Errorf("next ready %v %v, want max delay after the first change (the writer holds it)", at, ok)
+	}
+}

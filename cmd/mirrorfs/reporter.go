@@ -13,9 +13,9 @@ var _ fs.Reporter = engineReporter{}
 func (r engineReporter) Report(c fs.Change) {
 	switch c.Op {
 	case fs.OpCreate, fs.OpMkdir, fs.OpMknod, fs.OpSymlink:
-		r.e.Add(mirror.Event{Op: mirror.OpCreate, Path: c.Path, Dir: c.Dir})
+		r.e.Add(mirror.Event{Op: mirror.OpCreate, Path: c.Path, Dir: c.Dir, Writing: c.Writing})
 	case fs.OpLink:
-		r.e.Add(mirror.Event{Op: mirror.OpLink, Path: c.Path, From: c.From})
+		r.e.Add(mirror.Event{Op: mirror.OpLink, Path: c.Path, From: c.From, Writing: c.Writing})
 	case fs.OpUnlink, fs.OpRmdir:
 		r.e.Add(mirror.Event{Op: mirror.OpDelete, Path: c.Path, Dir: c.Dir})
 	case fs.OpRename:
@@ -23,9 +23,9 @@ func (r engineReporter) Report(c fs.Change) {
 	case fs.OpExchange:
 		r.e.Add(mirror.Event{Op: mirror.OpExchange, Path: c.Path, From: c.From, Dir: c.Dir})
 	case fs.OpWrite, fs.OpTruncate:
-		r.e.Add(mirror.Event{Op: mirror.OpModify, Path: c.Path})
+		r.e.Add(mirror.Event{Op: mirror.OpModify, Path: c.Path, Writing: c.Writing})
 	case fs.OpSetattr, fs.OpSetxattr, fs.OpRemovexattr:
-		r.e.Add(mirror.Event{Op: mirror.OpAttrib, Path: c.Path, Dir: c.Dir})
+		r.e.Add(mirror.Event{Op: mirror.OpAttrib, Path: c.Path, Dir: c.Dir, Writing: c.Writing})
 	}
 }
 
