@@ -13,22 +13,24 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // recorder is a Reporter that keeps every change.
 type recorder struct {
 	mu      sync.Mutex
-	changes []Change
+	changes []change.Change
 }
 
-func (r *recorder) Report(c Change) {
+func (r *recorder) Report(c change.Change) {
 	r.mu.Lock()
 	r.changes = append(r.changes, c)
 	r.mu.Unlock()
 }
 
 // take returns the changes recorded so far and forgets them.
-func (r *recorder) take() []Change {
+func (r *recorder) take() []change.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.changes
@@ -37,7 +39,7 @@ func (r *recorder) take() []Change {
 }
 
 // waitFor polls until pred holds for the changes recorded so far.
-func (r *recorder) waitFor(t *testing.T, what string, pred func([]Change) bool) []Change {
+func (r *recorder) waitFor(t *testing.T, what string, pred func([]change.Change) bool) []change.Change {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

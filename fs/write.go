@@ -5,6 +5,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // stamp is what fstat tells about content changes.
@@ -70,7 +72,7 @@ func (n *node) checkWrite(f *file) {
 	}
 	n.mu.Unlock()
 	if report {
-		n.changed(OpWrite)
+		n.changed(change.OpWrite)
 	}
 }
 
@@ -99,9 +101,9 @@ func (n *node) markDirty() {
 
 // changed reports op on the node at its current path. A node in no
 // directory has nothing to mirror.
-func (n *node) changed(op Op) {
+func (n *node) changed(op change.Op) {
 	if rel, ok := n.relPath(); ok {
-		n.r.report(Change{Op: op, Path: reportPath(rel), Dir: n.isDir()})
+		n.r.report(change.Change{Op: op, Path: reportPath(rel), Dir: n.isDir()})
 	}
 }
 
@@ -197,7 +199,7 @@ func (n *node) tick(now time.Time, interval time.Duration) {
 	n.mu.Unlock()
 	if report {
 		if rel, ok := n.relPath(); ok {
-			n.r.report(Change{Op: OpWrite, Path: reportPath(rel)})
+			n.r.report(change.Change{Op: change.OpWrite, Path: reportPath(rel)})
 		}
 	}
 }

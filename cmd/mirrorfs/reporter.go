@@ -1,41 +1,41 @@
 package main
 
 import (
-	"github.com/mirrorfs/mirrorfs/fs"
+	"github.com/mirrorfs/mirrorfs/internal/change"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
 // engineReporter turns what the FUSE layer saw into what the engine ships.
 type engineReporter struct{ e *mirror.Engine }
 
-var _ fs.Reporter = engineReporter{}
+var _ change.Reporter = engineReporter{}
 
-func (r engineReporter) Report(c fs.Change) {
+func (r engineReporter) Report(c change.Change) {
 	switch c.Op {
-	case fs.OpCreate, fs.OpMkdir, fs.OpMknod, fs.OpSymlink:
+	case change.OpCreate, change.OpMkdir, change.OpMknod, change.OpSymlink:
 		r.e.Add(mirror.Event{Op: mirror.OpCreate, Path: c.Path, Dir: c.Dir})
-	case fs.OpLink:
+	case change.OpLink:
 		r.e.Add(mirror.Event{Op: mirror.OpLink, Path: c.Path, From: c.From})
-	case fs.OpUnlink, fs.OpRmdir:
+	case change.OpUnlink, change.OpRmdir:
 		r.e.Add(mirror.Event{Op: mirror.OpDelete, Path: c.Path, Dir: c.Dir})
-	case fs.OpRename:
+	case change.OpRename:
 		r.e.Add(mirror.Event{Op: mirror.OpRename, Path: c.Path, From: c.From, Dir: c.Dir})
-	case fs.OpExchange:
+	case change.OpExchange:
 		r.e.Add(mirror.Event{Op: mirror.OpExchange, Path: c.Path, From: c.From, Dir: c.Dir})
-	case fs.OpWrite, fs.OpTruncate:
+	case change.OpWrite, change.OpTruncate:
 		r.e.Add(mirror.Event{Op: mirror.OpModify, Path: c.Path})
-	case fs.OpSetattr, fs.OpSetxattr, fs.OpRemovexattr:
+	case change.OpSetattr, change.OpSetxattr, change.OpRemovexattr:
 		r.e.Add(mirror.Event{Op: mirror.OpAttrib, Path: c.Path, Dir: c.Dir})
 	}
 }
 
 // teeReporter hands every change to each reporter in turn; each must be
 // as cheap as the FUSE hot path requires.
-type teeReporter []fs.Reporter
+type teeReporter []change.Reporter
 
-var _ fs.Reporter = teeReporter{}
+var _ change.Reporter = teeReporter{}
 
-func (t teeReporter) Report(c fs.Change) {
+func (t teeReporter) Report(c change.Change) {
 	for _, r := range t {
 		r.Report(c)
 	}

@@ -11,7 +11,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorfs/mirrorfs/fs"
+	"github.com/mirrorfs/mirrorfs/internal/change"
 	"github.com/mirrorfs/mirrorfs/internal/control"
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/internal/stats"
@@ -25,27 +25,27 @@ const statsTop = 100
 // so writes count as close_write; modify counts truncations.
 type statsReporter struct{ c *stats.Counter }
 
-var _ fs.Reporter = statsReporter{}
+var _ change.Reporter = statsReporter{}
 
-func (r statsReporter) Report(c fs.Change) {
+func (r statsReporter) Report(c change.Change) {
 	switch c.Op {
-	case fs.OpCreate, fs.OpMkdir, fs.OpMknod, fs.OpSymlink, fs.OpLink:
+	case change.OpCreate, change.OpMkdir, change.OpMknod, change.OpSymlink, change.OpLink:
 		r.c.Add(c.Path, stats.Create)
-	case fs.OpUnlink, fs.OpRmdir:
+	case change.OpUnlink, change.OpRmdir:
 		r.c.Add(c.Path, stats.Delete)
-	case fs.OpRename:
+	case change.OpRename:
 		r.c.Add(c.From, stats.MovedFrom)
 		r.c.Add(c.Path, stats.MovedTo)
-	case fs.OpExchange: // two moves, as inotify reports it
+	case change.OpExchange: // two moves, as inotify reports it
 		r.c.Add(c.From, stats.MovedFrom)
 		r.c.Add(c.Path, stats.MovedTo)
 		r.c.Add(c.Path, stats.MovedFrom)
 		r.c.Add(c.From, stats.MovedTo)
-	case fs.OpWrite:
+	case change.OpWrite:
 		r.c.Add(c.Path, stats.CloseWrite)
-	case fs.OpTruncate:
+	case change.OpTruncate:
 		r.c.Add(c.Path, stats.Modify)
-	case fs.OpSetattr, fs.OpSetxattr, fs.OpRemovexattr:
+	case change.OpSetattr, change.OpSetxattr, change.OpRemovexattr:
 		r.c.Add(c.Path, stats.Attrib)
 	}
 }
