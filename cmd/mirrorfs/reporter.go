@@ -1,33 +1,6 @@
 package main
 
-import (
-	"github.com/mirrorfs/mirrorfs/internal/change"
-	"github.com/mirrorfs/mirrorfs/mirror"
-)
-
-// engineReporter turns what the FUSE layer saw into what the engine ships.
-type engineReporter struct{ e *mirror.Engine }
-
-var _ change.Reporter = engineReporter{}
-
-func (r engineReporter) Report(c change.Change) {
-	switch c.Op {
-	case change.OpCreate, change.OpMkdir, change.OpMknod, change.OpSymlink:
-		r.e.Add(mirror.Event{Op: mirror.OpCreate, Path: c.Path, Dir: c.Dir})
-	case change.OpLink:
-		r.e.Add(mirror.Event{Op: mirror.OpLink, Path: c.Path, From: c.From})
-	case change.OpUnlink, change.OpRmdir:
-		r.e.Add(mirror.Event{Op: mirror.OpDelete, Path: c.Path, Dir: c.Dir})
-	case change.OpRename:
-		r.e.Add(mirror.Event{Op: mirror.OpRename, Path: c.Path, From: c.From, Dir: c.Dir})
-	case change.OpExchange:
-		r.e.Add(mirror.Event{Op: mirror.OpExchange, Path: c.Path, From: c.From, Dir: c.Dir})
-	case change.OpWrite, change.OpTruncate:
-		r.e.Add(mirror.Event{Op: mirror.OpModify, Path: c.Path})
-	case change.OpSetattr, change.OpSetxattr, change.OpRemovexattr:
-		r.e.Add(mirror.Event{Op: mirror.OpAttrib, Path: c.Path, Dir: c.Dir})
-	}
-}
+import "github.com/mirrorfs/mirrorfs/internal/change"
 
 // teeReporter hands every change to each reporter in turn; each must be
 // as cheap as the FUSE hot path requires.
@@ -40,3 +13,10 @@ func (t teeReporter) Report(c change.Change) {
 		r.Report(c)
 	}
 }
+
+// reportFunc makes a function, such as mirror.Engine.Add, a Reporter.
+type reportFunc func(change.Change)
+
+var _ change.Reporter = reportFunc(nil)
+
+func (f reportFunc) Report(c change.Change) { f(c) }
