@@ -43,7 +43,7 @@ func (in *instance) setupDiagnostics(source string) {
 // reporter is what the FUSE layer reports to: the engine, plus statistics
 // and the audit.
 func (in *instance) reporter() change.Reporter {
-	tee := teeReporter{reportFunc(in.engine.Add), statsReporter{in.diag.stats}}
+	tee := teeReporter{reportFunc(in.engine.Add), in.diag.stats}
 	if in.diag.audit != nil {
 		tee = append(tee, in.diag.audit)
 	}
