@@ -222,12 +222,10 @@ func (a *Auditor) drain() {
 	}
 }
 
-// fusePaths are the names a FUSE change makes inotify report on the mount.
-// A hard link's old name is not one: the link count changes on the inode,
-// and inotify tells only the watchers of that inode.
+// fusePaths are the names a FUSE change makes inotify report on the mount:
+// those change.Change.Kinds gives kinds for.
 func fusePaths(c change.Change) []string {
-	switch c.Op {
-	case change.OpRename, change.OpExchange:
+	if _, from := c.Kinds(); from != 0 && c.From != "" {
 		return []string{c.From, c.Path}
 	}
 	return []string{c.Path}
