@@ -1,6 +1,7 @@
 package fs
 
 import (
+	"github.com/mirrorfs/mirrorfs/internal/change"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -46,24 +47,24 @@ func openFile(t *testing.T, p string, flags int) *os.File {
 }
 
 func TestChanges(t *testing.T) {
-	type c = Change
+	type c = change.Change
 	cases := []struct {
 		name   string
 		setup  func(t *testing.T, m string)
 		action func(t *testing.T, m string)
-		want   []Change
+		want   []change.Change
 	}{
 		{
 			name:   "create with content",
 			action: func(t *testing.T, m string) { mustWrite(t, m+"/f", "hello") },
-			want:   []Change{{Op: OpCreate, Path: "f"}, {Op: OpWrite, Path: "f"}},
+			want:   []change.Change{{Op: change.OpCreate, Path: "f"}, {Op: change.OpWrite, Path: "f"}},
 		},
 		{
 			name: "create empty",
 			action: func(t *testing.T, m string) {
 				must(t, openFile(t, m+"/f", os.O_CREATE|os.O_WRONLY|os.O_EXCL).Close())
 			},
-			want: []Change{{Op: OpCreate, Path: "f"}, {Op: OpWrite, Path: "f"}},
+			want: []change.Change{{Op: change.OpCreate, Path: "f"}, {Op: change.OpWrite, Path: "f"}},
 		},
 		{
 			name:  "write and close existing",
@@ -77,13 +78,13 @@ func TestChanges(t *testing.T) {
 				}
 				must(t, f.Close())
 			},
-			want: []Change{{Op: OpWrite, Path: "f"}},
+			want: []change.Change{{Op: change.OpWrite, Path: "f"}},
 		},
 		{
 			name:   "rewrite with O_TRUNC",
 			setup:  func(t *testing.T, m string) { mustWrite(t, m+"/f", "old") },
 			action: func(t *testing.T, m string) { mustWrite(t, m+"/f", "new") },
-			want:   []Change{{Op: OpTruncate, Path: "f"}, {Op: OpWrite, Path: "f"}},
+			want:   []change.Change{{Op: change.OpTruncate, Path: "f"}, {Op: change.OpWrite, Path: "f"}},
 		},
 		{
 			name: "read only open reports nothing",
@@ -99,23 +100,23 @@ func TestChanges(t *testing.T) {
 		{
 			name:   "mkdir",
 			action: func(t *testing.T, m string) { mustMkdir(t, m+"/d") },
-			want:   []Change{{Op: OpMkdir, Path: "d", Dir: true}},
+			want:   []change.Change{{Op: change.OpMkdir, Path: "d", Dir: true}},
 		},
 		{
 			name:   "mkdir nested",
 			setup:  func(t *testing.T, m string) { mustMkdir(t, m+"/d") },
 			action: func(t *testing.T, m string) { mustMkdir(t, m+"/d/e") },
-			want:   []Change{{Op: OpMkdir, Path: "d/e", Dir: true}},
+			want:   []change.Change{{Op: change.OpMkdir, Path: "d/e", Dir: true}},
 		},
 		{
 			name:   "fifo",
 			action: func(t *testing.T, m string) { must(t, unix.Mkfifo(m+"/p", 0o600)) },
-			want:   []Change{{Op: OpMknod, Path: "p"}},
+			want:   []change.Change{{Op: change.OpMknod, Path: "p"}},
 		},
 		{
 			name:   "socket node",
 			action: func(t *testing.T, m string) { must(t, unix.Mknod(m+"/s", unix.S_IFSOCK|0o600, 0)) },
-			want:   []Change{{Op: OpMknod, Path: "s"}},
+			want:   []change.Change{{Op: change.OpMknod, Path: "s"}},
 		},
 		{
 			name: "device node",
@@ -125,12 +126,12 @@ func TestChanges(t *testing.T) {
 				}
 				must(t, unix.Mknod(m+"/null", unix.S_IFCHR|0o666, int(unix.Mkdev(1, 3))))
 			},
-			want: []Change{{Op: OpMknod, Path: "null"}},
+			want: []change.Change{{Op: change.OpMknod, Path: "null"}},
 		},
 		{
 			name:   "symlink",
 			action: func(t *testing.T, m string) { must(t, os.Symlink("target", m+"/l")) },
-			want:   []Change{{Op: OpSymlink, Path: "l"}},
+			want:   []change.Change{{Op: change.OpSymlink, Path: "l"}},
 		},
 		{
 			name: "hard link",
@@ -139,25 +140,25 @@ func TestChanges(t *testing.T) {
 				mustWrite(t, m+"/f", "x")
 			},
 			action: func(t *testing.T, m string) { must(t, os.Link(m+"/f", m+"/d/g")) },
-			want:   []Change{{Op: OpLink, Path: "d/g", From: "f"}},
+			want:   []change.Change{{Op: change.OpLink, Path: "d/g", From: "f"}},
 		},
 		{
 			name:   "unlink",
 			setup:  func(t *testing.T, m string) { mustWrite(t, m+"/f", "x") },
 			action: func(t *testing.T, m string) { must(t, os.Remove(m+"/f")) },
-			want:   []Change{{Op: OpUnlink, Path: "f"}},
+			want:   []change.Change{{Op: change.OpUnlink, Path: "f"}},
 		},
 		{
 			name:   "rmdir",
 			setup:  func(t *testing.T, m string) { mustMkdir(t, m+"/d") },
 			action: func(t *testing.T, m string) { must(t, os.Remove(m+"/d")) },
-			want:   []Change{{Op: OpRmdir, Path: "d", Dir: true}},
+			want:   []change.Change{{Op: change.OpRmdir, Path: "d", Dir: true}},
 		},
 		{
 			name:   "rename",
 			setup:  func(t *testing.T, m string) { mustWrite(t, m+"/a", "x") },
 			action: func(t *testing.T, m string) { must(t, os.Rename(m+"/a", m+"/b")) },
-			want:   []Change{{Op: OpRename, Path: "b", From: "a"}},
+			want:   []change.Change{{Op: change.OpRename, Path: "b", From: "a"}},
 		},
 		{
 			name: "rename across directories",
@@ -167,7 +168,7 @@ func TestChanges(t *testing.T) {
 				mustWrite(t, m+"/d1/a", "x")
 			},
 			action: func(t *testing.T, m string) { must(t, os.Rename(m+"/d1/a", m+"/d2/b")) },
-			want:   []Change{{Op: OpRename, Path: "d2/b", From: "d1/a"}},
+			want:   []change.Change{{Op: change.OpRename, Path: "d2/b", From: "d1/a"}},
 		},
 		{
 			name: "rename over an existing file",
@@ -176,7 +177,7 @@ func TestChanges(t *testing.T) {
 				mustWrite(t, m+"/b", "y")
 			},
 			action: func(t *testing.T, m string) { must(t, os.Rename(m+"/a", m+"/b")) },
-			want:   []Change{{Op: OpRename, Path: "b", From: "a"}},
+			want:   []change.Change{{Op: change.OpRename, Path: "b", From: "a"}},
 		},
 		{
 			name: "rename a directory",
@@ -185,7 +186,7 @@ func TestChanges(t *testing.T) {
 				mustWrite(t, m+"/d/f", "x")
 			},
 			action: func(t *testing.T, m string) { must(t, os.Rename(m+"/d", m+"/e")) },
-			want:   []Change{{Op: OpRename, Path: "e", From: "d", Dir: true}},
+			want:   []change.Change{{Op: change.OpRename, Path: "e", From: "d", Dir: true}},
 		},
 		{
 			name:  "rename noreplace",
@@ -193,7 +194,7 @@ func TestChanges(t *testing.T) {
 			action: func(t *testing.T, m string) {
 				must(t, unix.Renameat2(unix.AT_FDCWD, m+"/a", unix.AT_FDCWD, m+"/b", unix.RENAME_NOREPLACE))
 			},
-			want: []Change{{Op: OpRename, Path: "b", From: "a"}},
+			want: []change.Change{{Op: change.OpRename, Path: "b", From: "a"}},
 		},
 		{
 			name: "rename noreplace refused",
@@ -217,7 +218,7 @@ func TestChanges(t *testing.T) {
 			action: func(t *testing.T, m string) {
 				must(t, unix.Renameat2(unix.AT_FDCWD, m+"/a", unix.AT_FDCWD, m+"/b", unix.RENAME_EXCHANGE))
 			},
-			want: []Change{{Op: OpExchange, Path: "b", From: "a", Dir: true}},
+			want: []change.Change{{Op: change.OpExchange, Path: "b", From: "a", Dir: true}},
 		},
 		{
 			name:  "O_TMPFILE linked in",
@@ -236,7 +237,7 @@ func TestChanges(t *testing.T) {
 					t.Fatalf("read linked tmpfile: %q, %v", b, err)
 				}
 			},
-			want: []Change{{Op: OpCreate, Path: "d/t"}, {Op: OpWrite, Path: "d/t"}},
+			want: []change.Change{{Op: change.OpCreate, Path: "d/t"}, {Op: change.OpWrite, Path: "d/t"}},
 		},
 		{
 			name:  "xattr set and remove",
@@ -245,35 +246,35 @@ func TestChanges(t *testing.T) {
 				must(t, unix.Setxattr(m+"/f", "user.k", []byte("v"), 0))
 				must(t, unix.Removexattr(m+"/f", "user.k"))
 			},
-			want: []Change{{Op: OpSetxattr, Path: "f"}, {Op: OpRemovexattr, Path: "f"}},
+			want: []change.Change{{Op: change.OpSetxattr, Path: "f"}, {Op: change.OpRemovexattr, Path: "f"}},
 		},
 		{
 			name:   "xattr on the root",
 			action: func(t *testing.T, m string) { must(t, unix.Setxattr(m, "user.k", []byte("v"), 0)) },
-			want:   []Change{{Op: OpSetxattr, Path: ".", Dir: true}},
+			want:   []change.Change{{Op: change.OpSetxattr, Path: ".", Dir: true}},
 		},
 		{
 			name:   "truncate",
 			setup:  func(t *testing.T, m string) { mustWrite(t, m+"/f", "hello") },
 			action: func(t *testing.T, m string) { must(t, os.Truncate(m+"/f", 2)) },
-			want:   []Change{{Op: OpTruncate, Path: "f"}},
+			want:   []change.Change{{Op: change.OpTruncate, Path: "f"}},
 		},
 		{
 			name:   "chmod",
 			setup:  func(t *testing.T, m string) { mustWrite(t, m+"/f", "x") },
 			action: func(t *testing.T, m string) { must(t, os.Chmod(m+"/f", 0o600)) },
-			want:   []Change{{Op: OpSetattr, Path: "f"}},
+			want:   []change.Change{{Op: change.OpSetattr, Path: "f"}},
 		},
 		{
 			name:   "chmod directory",
 			setup:  func(t *testing.T, m string) { mustMkdir(t, m+"/d") },
 			action: func(t *testing.T, m string) { must(t, os.Chmod(m+"/d", 0o700)) },
-			want:   []Change{{Op: OpSetattr, Path: "d", Dir: true}},
+			want:   []change.Change{{Op: change.OpSetattr, Path: "d", Dir: true}},
 		},
 		{
 			name:   "chmod root",
 			action: func(t *testing.T, m string) { must(t, os.Chmod(m, 0o750)) },
-			want:   []Change{{Op: OpSetattr, Path: ".", Dir: true}},
+			want:   []change.Change{{Op: change.OpSetattr, Path: ".", Dir: true}},
 		},
 		{
 			name:  "chown",
@@ -284,7 +285,7 @@ func TestChanges(t *testing.T) {
 				}
 				must(t, os.Lchown(m+"/f", 1234, 5678))
 			},
-			want: []Change{{Op: OpSetattr, Path: "f"}},
+			want: []change.Change{{Op: change.OpSetattr, Path: "f"}},
 		},
 		{
 			name:  "utimes",
@@ -293,7 +294,7 @@ func TestChanges(t *testing.T) {
 				ts := time.Unix(1000000000, 0)
 				must(t, os.Chtimes(m+"/f", ts, ts))
 			},
-			want: []Change{{Op: OpSetattr, Path: "f"}},
+			want: []change.Change{{Op: change.OpSetattr, Path: "f"}},
 		},
 		{
 			name:  "utimes on a symlink",
@@ -302,7 +303,7 @@ func TestChanges(t *testing.T) {
 				tv := []unix.Timeval{{Sec: 42}, {Sec: 43}}
 				must(t, unix.Lutimes(m+"/l", tv))
 			},
-			want: []Change{{Op: OpSetattr, Path: "l"}},
+			want: []change.Change{{Op: change.OpSetattr, Path: "l"}},
 		},
 		{
 			name:  "fallocate",
@@ -313,7 +314,7 @@ func TestChanges(t *testing.T) {
 				must(t, f.Close())
 			},
 			// fallocate reports at once; the writable handle's close again.
-			want: []Change{{Op: OpWrite, Path: "f"}, {Op: OpWrite, Path: "f"}},
+			want: []change.Change{{Op: change.OpWrite, Path: "f"}, {Op: change.OpWrite, Path: "f"}},
 		},
 		{
 			name: "copy_file_range",
@@ -336,7 +337,7 @@ func TestChanges(t *testing.T) {
 					t.Fatalf("copied %q", b)
 				}
 			},
-			want: []Change{{Op: OpWrite, Path: "dst"}, {Op: OpWrite, Path: "dst"}},
+			want: []change.Change{{Op: change.OpWrite, Path: "dst"}, {Op: change.OpWrite, Path: "dst"}},
 		},
 	}
 	for _, tc := range cases {
@@ -367,7 +368,7 @@ func TestWriteCloseReportsOnce(t *testing.T) {
 	}
 	must(t, f.Close())
 	must(t, tm.m.Unmount()) // Release has been handled once the server stopped
-	want := []Change{{Op: OpCreate, Path: "f"}, {Op: OpWrite, Path: "f"}}
+	want := []change.Change{{Op: change.OpCreate, Path: "f"}, {Op: change.OpWrite, Path: "f"}}
 	if got := tm.rec.take(); !reflect.DeepEqual(got, want) {
 		t.Errorf("changes:\n got  %v\n want %v", got, want)
 	}
@@ -385,7 +386,7 @@ func TestWritesAfterAFlushReported(t *testing.T) {
 	must(t, err)
 	tm.rec.take()
 	must(t, unix.Close(dup))
-	want := []Change{{Op: OpWrite, Path: "f"}}
+	want := []change.Change{{Op: change.OpWrite, Path: "f"}}
 	if got := tm.rec.take(); !reflect.DeepEqual(got, want) {
 		t.Fatalf("first close: %v, want %v", got, want)
 	}
@@ -405,14 +406,14 @@ func TestLongOpenWriterReported(t *testing.T) {
 	mustMkdir(t, tm.mnt+"/d")
 	f := openFile(t, tm.mnt+"/d/log", os.O_CREATE|os.O_WRONLY)
 	defer f.Close()
-	tm.rec.waitFor(t, "the create", func(c []Change) bool { return len(c) == 2 })
+	tm.rec.waitFor(t, "the create", func(c []change.Change) bool { return len(c) == 2 })
 	tm.rec.take()
 	for i := range 3 {
 		if _, err := f.Write([]byte("line " + strconv.Itoa(i) + "\n")); err != nil {
 			t.Fatal(err)
 		}
-		tm.rec.waitFor(t, "a periodic write report", func(c []Change) bool { return len(c) == 1 })
-		if got := tm.rec.take(); got[0] != (Change{Op: OpWrite, Path: "d/log"}) {
+		tm.rec.waitFor(t, "a periodic write report", func(c []change.Change) bool { return len(c) == 1 })
+		if got := tm.rec.take(); got[0] != (change.Change{Op: change.OpWrite, Path: "d/log"}) {
 			t.Fatalf("got %v", got)
 		}
 	}
@@ -422,8 +423,8 @@ func TestLongOpenWriterReported(t *testing.T) {
 	if _, err := f.Write([]byte("more\n")); err != nil {
 		t.Fatal(err)
 	}
-	tm.rec.waitFor(t, "a report at the new path", func(c []Change) bool {
-		return len(c) == 1 && c[0] == Change{Op: OpWrite, Path: "e/log"}
+	tm.rec.waitFor(t, "a report at the new path", func(c []change.Change) bool {
+		return len(c) == 1 && c[0] == change.Change{Op: change.OpWrite, Path: "e/log"}
 	})
 }
 
@@ -468,7 +469,7 @@ func TestOwnership(t *testing.T) {
 func TestWriting(t *testing.T) {
 	tm := mountTest(t, func(o *Options) { o.WriteInterval = 50 * time.Millisecond })
 	type seen struct {
-		op      Op
+		op      change.Op
 		writing bool
 	}
 	take := func() []seen {
@@ -479,18 +480,18 @@ func TestWriting(t *testing.T) {
 		return out
 	}
 	f := openFile(t, tm.mnt+"/f", os.O_CREATE|os.O_WRONLY)
-	if got := take(); !reflect.DeepEqual(got, []seen{{OpCreate, true}}) {
+	if got := take(); !reflect.DeepEqual(got, []seen{{change.OpCreate, true}}) {
 		t.Errorf("create: %v, want a create that is still writing", got)
 	}
 	must(t, f.Truncate(0))
-	if got := take(); !reflect.DeepEqual(got, []seen{{OpTruncate, true}}) {
+	if got := take(); !reflect.DeepEqual(got, []seen{{change.OpTruncate, true}}) {
 		t.Errorf("ftruncate of the open file: %v, want a truncate that is still writing", got)
 	}
 	if _, err := f.WriteString("x"); err != nil {
 		t.Fatal(err)
 	}
-	tm.rec.waitFor(t, "the periodic report", func(c []Change) bool { return len(c) == 1 })
-	if got := take(); !reflect.DeepEqual(got, []seen{{OpWrite, true}}) {
+	tm.rec.waitFor(t, "the periodic report", func(c []change.Change) bool { return len(c) == 1 })
+	if got := take(); !reflect.DeepEqual(got, []seen{{change.OpWrite, true}}) {
 		t.Errorf("long-open writer: %v, want a write that is still writing", got)
 	}
 	g := openFile(t, tm.mnt+"/f", os.O_WRONLY|os.O_APPEND)
@@ -498,7 +499,7 @@ func TestWriting(t *testing.T) {
 		t.Fatal(err)
 	}
 	must(t, g.Close())
-	if got := take(); !reflect.DeepEqual(got, []seen{{OpWrite, true}}) {
+	if got := take(); !reflect.DeepEqual(got, []seen{{change.OpWrite, true}}) {
 		t.Errorf("close of one of two writers: %v, want a write that is still writing", got)
 	}
 	if _, err := f.WriteString("z"); err != nil {
@@ -506,7 +507,7 @@ func TestWriting(t *testing.T) {
 	}
 	must(t, f.Close())
 	tm.waitReleased(t)
-	if got := take(); len(got) == 0 || got[len(got)-1] != (seen{OpWrite, false}) {
+	if got := take(); len(got) == 0 || got[len(got)-1] != (seen{change.OpWrite, false}) {
 		t.Errorf("last close: %v, want it to end with a write that is no longer writing", got)
 	}
 }

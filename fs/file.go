@@ -8,6 +8,8 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // file is an open file. go-fuse's LoopbackFile does the I/O and hands the
@@ -80,7 +82,7 @@ func (f *file) Allocate(ctx context.Context, off, size uint64, mode uint32) sysc
 		return errno
 	}
 	f.n.markDirty()
-	f.n.changed(OpWrite)
+	f.n.changed(change.OpWrite)
 	return 0
 }
 

@@ -13,17 +13,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // recorder is a Reporter that keeps every change: as reported in raw,
 // and without the Writing flag (which TestWriting checks) in changes.
 type recorder struct {
 	mu      sync.Mutex
-	changes []Change
-	raw     []Change
+	changes []change.Change
+	raw     []change.Change
 }
 
-func (r *recorder) Report(c Change) {
+func (r *recorder) Report(c change.Change) {
 	r.mu.Lock()
 	r.raw = append(r.raw, c)
 	c.Writing = false
@@ -32,7 +34,7 @@ func (r *recorder) Report(c Change) {
 }
 
 // takeRaw returns the changes as reported so far and forgets them.
-func (r *recorder) takeRaw() []Change {
+func (r *recorder) takeRaw() []change.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.raw
@@ -41,7 +43,7 @@ func (r *recorder) takeRaw() []Change {
 }
 
 // take returns the changes recorded so far and forgets them.
-func (r *recorder) take() []Change {
+func (r *recorder) take() []change.Change {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.changes
@@ -50,7 +52,7 @@ func (r *recorder) take() []Change {
 }
 
 // waitFor polls until pred holds for the changes recorded so far.
-func (r *recorder) waitFor(t *testing.T, what string, pred func([]Change) bool) []Change {
+func (r *recorder) waitFor(t *testing.T, what string, pred func([]change.Change) bool) []change.Change {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {

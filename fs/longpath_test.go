@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 const (
@@ -103,7 +105,7 @@ func TestLongPath(t *testing.T) {
 	}
 	found := false
 	for _, c := range tm.rec.take() {
-		if c.Op == OpRename && c.Path == deep+"sub/g" && c.From == deep+"f" {
+		if c.Op == change.OpRename && c.Path == deep+"sub/g" && c.From == deep+"f" {
 			found = true
 		}
 	}

@@ -17,6 +17,8 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // Options configure a mount.
@@ -28,7 +30,7 @@ type Options struct {
 	Mountpoint string
 	FsName     string // source in /proc/mounts and df; default Backing.Name()
 	AllowOther bool
-	Reporter   Reporter // required
+	Reporter   change.Reporter // required
 	// WriteInterval re-reports files kept open for writing at most this
 	// often, when their size or mtime moved. 0 disables it.
 	WriteInterval time.Duration

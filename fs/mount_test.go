@@ -13,6 +13,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // helperEnv makes the test binary a mount server for TestCheckMountpoint.
@@ -242,7 +244,7 @@ func TestNoPassthrough(t *testing.T) {
 	if k := strings.Count(tm.log.String(), ": WRITE "); k == 0 {
 		t.Errorf("no WRITE reached the daemon: passthrough was not disabled")
 	}
-	want := []Change{{Op: OpCreate, Path: "f"}, {Op: OpWrite, Path: "f"}}
+	want := []change.Change{{Op: change.OpCreate, Path: "f"}, {Op: change.OpWrite, Path: "f"}}
 	if got := tm.rec.take(); !reflect.DeepEqual(got, want) {
 		t.Errorf("changes:\n got  %v\n want %v", got, want)
 	}

@@ -7,6 +7,8 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 var (
@@ -78,11 +80,11 @@ func (n *node) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAttrI
 	out.FromStat(&st)
 	const attrs = fuse.FATTR_MODE | fuse.FATTR_UID | fuse.FATTR_GID | fuse.FATTR_ATIME | fuse.FATTR_MTIME
 	if in.Valid&attrs != 0 {
-		n.changed(OpSetattr)
+		n.changed(change.OpSetattr)
 	}
 	if in.Valid&fuse.FATTR_SIZE != 0 {
 		n.markDirty()
-		n.changed(OpTruncate)
+		n.changed(change.OpTruncate)
 	}
 	return 0
 }
@@ -201,7 +203,7 @@ func (n *node) Setxattr(ctx context.Context, attr string, data []byte, flags uin
 		return gofs.ToErrno(unix.Lsetxattr(procFd(t.fd)+"/"+t.name, attr, data, int(flags)))
 	})
 	if errno == 0 {
-		n.changed(OpSetxattr)
+		n.changed(change.OpSetxattr)
 	}
 	return errno
 }
@@ -214,7 +216,7 @@ func (n *node) Removexattr(ctx context.Context, attr string) syscall.Errno {
 		return gofs.ToErrno(unix.Lremovexattr(procFd(t.fd)+"/"+t.name, attr))
 	})
 	if errno == 0 {
-		n.changed(OpRemovexattr)
+		n.changed(change.OpRemovexattr)
 	}
 	return errno
 }
@@ -231,6 +233,6 @@ func (n *node) CopyFileRange(ctx context.Context, fhIn gofs.FileHandle, offIn ui
 		return 0, gofs.ToErrno(err)
 	}
 	dst.n.markDirty()
-	dst.n.changed(OpWrite)
+	dst.n.changed(change.OpWrite)
 	return uint32(k), 0
 }

@@ -8,6 +8,8 @@ import (
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 var (
@@ -74,7 +76,7 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 	f := child.Operations().(*node).newFile(fd, true, &st)
 	out.FromStat(&st)
 	child.Operations().(*node).noteWriting(f.writable)
-	n.r.report(Change{Op: OpCreate, Path: joinPath(rel, name), Writing: f.writable})
+	n.r.report(change.Change{Op: change.OpCreate, Path: joinPath(rel, name), Writing: f.writable})
 	return child, f, 0, 0
 }
 
@@ -105,7 +107,7 @@ func (n *node) Tmpfile(ctx context.Context, flags, mode uint32, out *fuse.EntryO
 
 // made finishes the creation of name in d: ownership, stat, Inode, report.
 // undo removes the object if it cannot be stat'ed.
-func (n *node) made(ctx context.Context, d dirRef, rel, name string, mode uint32, op Op, out *fuse.EntryOut, undo int) (*gofs.Inode, syscall.Errno) {
+func (n *node) made(ctx context.Context, d dirRef, rel, name string, mode uint32, op change.Op, out *fuse.EntryOut, undo int) (*gofs.Inode, syscall.Errno) {
 	var st syscall.Stat_t
 	btime, err := statAt(d.fd, name, &st)
 	if err != nil {
@@ -115,7 +117,7 @@ func (n *node) made(ctx context.Context, d dirRef, rel, name string, mode uint32
 	n.r.own(ctx, d.fd, name, -1, mode, &st)
 	child := n.newChild(ctx, &st, btime)
 	out.Attr.FromStat(&st)
-	n.r.report(Change{Op: op, Path: joinPath(rel, name), Dir: op == OpMkdir})
+	n.r.report(change.Change{Op: op, Path: joinPath(rel, name), Dir: op == change.OpMkdir})
 	return child, 0
 }
 
@@ -128,7 +130,7 @@ func (n *node) Mkdir(ctx context.Context, name string, mode uint32, out *fuse.En
 	if err := unix.Mkdirat(d.fd, name, mode); err != nil {
 		return nil, gofs.ToErrno(err)
 	}
-	return n.made(ctx, d, rel, name, mode|syscall.S_IFDIR, OpMkdir, out, unix.AT_REMOVEDIR)
+	return n.made(ctx, d, rel, name, mode|syscall.S_IFDIR, change.OpMkdir, out, unix.AT_REMOVEDIR)
 }
 
 func (n *node) Mknod(ctx context.Context, name string, mode, rdev uint32, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
@@ -140,9 +142,9 @@ func (n *node) Mknod(ctx context.Context, name string, mode, rdev uint32, out *f
 	if err := unix.Mknodat(d.fd, name, mode, int(rdev)); err != nil {
 		return nil, gofs.ToErrno(err)
 	}
-	op := OpMknod
+	op := change.OpMknod
 	if mode&syscall.S_IFMT == syscall.S_IFREG {
-		op = OpCreate
+		op = change.OpCreate
 	}
 	return n.made(ctx, d, rel, name, mode, op, out, 0)
 }
@@ -156,7 +158,7 @@ func (n *node) Symlink(ctx context.Context, target, name string, out *fuse.Entry
 	if err := unix.Symlinkat(target, d.fd, name); err != nil {
 		return nil, gofs.ToErrno(err)
 	}
-	return n.made(ctx, d, rel, name, syscall.S_IFLNK|0777, OpSymlink, out, 0)
+	return n.made(ctx, d, rel, name, syscall.S_IFLNK|0777, change.OpSymlink, out, 0)
 }
 
 // Link adds a name to target. A target in no directory (an O_TMPFILE, or
@@ -173,18 +175,18 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 	}
 	defer d.close()
 
-	change := Change{Op: OpLink, Path: joinPath(rel, name)}
+	c := change.Change{Op: change.OpLink, Path: joinPath(rel, name)}
 	td, tname, trel, errno := tn.at()
 	switch {
 	case errno == syscall.ENOENT:
 		errno = tn.anyHandle(func(fd int) syscall.Errno {
 			return gofs.ToErrno(unix.Linkat(unix.AT_FDCWD, procFd(fd), d.fd, name, unix.AT_SYMLINK_FOLLOW))
 		})
-		change.Op = OpCreate
+		c.Op = change.OpCreate
 	case errno == 0:
 		errno = gofs.ToErrno(unix.Linkat(td.fd, tname, d.fd, name, 0))
 		td.close()
-		change.From = reportPath(trel)
+		c.From = reportPath(trel)
 	}
 	if errno != 0 {
 		return nil, errno
@@ -199,9 +201,9 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 	child := n.newChild(ctx, &st, btime)
 	out.Attr.FromStat(&st)
 	tn.mu.Lock()
-	change.Writing = tn.ws.writers > 0
-	tn.ws.wasWriting = tn.ws.wasWriting || change.Writing
+	c.Writing = tn.ws.writers > 0
+	tn.ws.wasWriting = tn.ws.wasWriting || c.Writing
 	tn.mu.Unlock()
-	n.r.report(change)
+	n.r.report(c)
 	return child, 0
 }

@@ -6,6 +6,8 @@ import (
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 var (
@@ -15,14 +17,14 @@ var (
 )
 
 func (n *node) Unlink(ctx context.Context, name string) syscall.Errno {
-	return n.remove(name, 0, OpUnlink)
+	return n.remove(name, 0, change.OpUnlink)
 }
 
 func (n *node) Rmdir(ctx context.Context, name string) syscall.Errno {
-	return n.remove(name, unix.AT_REMOVEDIR, OpRmdir)
+	return n.remove(name, unix.AT_REMOVEDIR, change.OpRmdir)
 }
 
-func (n *node) remove(name string, flags int, op Op) syscall.Errno {
+func (n *node) remove(name string, flags int, op change.Op) syscall.Errno {
 	d, rel, errno := n.dir()
 	if errno != 0 {
 		return errno
@@ -31,7 +33,7 @@ func (n *node) remove(name string, flags int, op Op) syscall.Errno {
 	if err := unix.Unlinkat(d.fd, name, flags); err != nil {
 		return gofs.ToErrno(err)
 	}
-	n.r.report(Change{Op: op, Path: joinPath(rel, name), Dir: op == OpRmdir})
+	n.r.report(change.Change{Op: op, Path: joinPath(rel, name), Dir: op == change.OpRmdir})
 	return 0
 }
 
@@ -57,11 +59,11 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 	if err := unix.Renameat2(d1.fd, name, d2.fd, newName, uint(flags)); err != nil {
 		return gofs.ToErrno(err)
 	}
-	op := OpRename
+	op := change.OpRename
 	if flags&unix.RENAME_EXCHANGE != 0 {
-		op = OpExchange
+		op = change.OpExchange
 	}
-	n.r.report(Change{Op: op, Path: joinPath(rel2, newName), From: joinPath(rel1, name), Dir: n.childIsDir(d1.fd, name, d2.fd, newName)})
+	n.r.report(change.Change{Op: op, Path: joinPath(rel2, newName), From: joinPath(rel1, name), Dir: n.childIsDir(d1.fd, name, d2.fd, newName)})
 	return 0
 }
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/hanwen/go-fuse/v2/fuse"
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // root is the state shared by all nodes of one mount.
@@ -15,12 +17,12 @@ type root struct {
 	fd      int    // our dup of the backing directory
 	dev     uint64 // st_dev of the backing directory
 	isRoot  bool   // running as root: hand new objects to the caller
-	rep     Reporter
+	rep     change.Reporter
 	log     *slog.Logger
 	writers *writerSet
 }
 
-func (r *root) report(c Change) {
+func (r *root) report(c change.Change) {
 	r.rep.Report(c)
 }
 

@@ -5,6 +5,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // stamp is what fstat tells about content changes.
@@ -79,7 +81,7 @@ func (n *node) checkWrite(f *file, closing bool) {
 	}
 	n.mu.Unlock()
 	if report {
-		n.report(OpWrite, others > 0)
+		n.report(change.OpWrite, others > 0)
 	}
 }
 
@@ -108,7 +110,7 @@ func (n *node) markDirty() {
 
 // changed reports op on the node at its current path, saying whether it
 // stays open for writing. A node in no directory has nothing to mirror.
-func (n *node) changed(op Op) {
+func (n *node) changed(op change.Op) {
 	n.mu.Lock()
 	writing := n.ws.writers > 0
 	n.ws.wasWriting = n.ws.wasWriting || writing
@@ -116,9 +118,9 @@ func (n *node) changed(op Op) {
 	n.report(op, writing)
 }
 
-func (n *node) report(op Op, writing bool) {
+func (n *node) report(op change.Op, writing bool) {
 	if rel, ok := n.relPath(); ok {
-		n.r.report(Change{Op: op, Path: reportPath(rel), Dir: n.isDir(), Writing: writing})
+		n.r.report(change.Change{Op: op, Path: reportPath(rel), Dir: n.isDir(), Writing: writing})
 	}
 }
 
@@ -214,7 +216,7 @@ func (n *node) tick(now time.Time, interval time.Duration) {
 	}
 	n.mu.Unlock()
 	if report {
-		n.report(OpWrite, true) // still open: shipped as max-delay allows
+		n.report(change.OpWrite, true) // still open: shipped as max-delay allows
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // swapUnderRsync ships n files with a bandwidth-limited rsync and, once
@@ -52,7 +54,7 @@ func swapUnderRsync(t *testing.T, n int, linked bool, replace func(t *testing.T,
 			if err := os.Link(h.abs(fmt.Sprintf("f%04d", i-1)), h.abs(p)); err != nil {
 				t.Fatal(err)
 			}
-			h.add(Event{Op: OpLink, Path: p, From: fmt.Sprintf("f%04d", i-1)})
+			h.add(change.Change{Op: change.OpLink, Path: p, From: fmt.Sprintf("f%04d", i-1)})
 			continue
 		}
 		h.write(p, string(data))
@@ -66,8 +68,8 @@ func swapUnderRsync(t *testing.T, n int, linked bool, replace func(t *testing.T,
 				time.Sleep(300 * time.Millisecond)
 				replace(t, h.abs(last))
 				// As the mount reports it.
-				h.add(Event{Op: OpDelete, Path: last})
-				h.add(Event{Op: OpCreate, Path: last})
+				h.add(change.Change{Op: change.OpUnlink, Path: last})
+				h.add(change.Change{Op: change.OpCreate, Path: last})
 				return
 			}
 			time.Sleep(10 * time.Millisecond)

@@ -1,6 +1,6 @@
 // Package mirror is the engine: it keeps a destination (an rsync daemon
 // module or a directory) equal to a source directory, given the changes
-// made to the source. It knows nothing of FUSE; cmd feeds it Events.
+// made to the source, as change.Change values. It knows nothing of FUSE.
 //
 // The parts, each in files of its own:
 //

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"sync"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // Engine ships changed paths to the destination in batches. Its parts
@@ -91,17 +93,16 @@ const maxFailLogs = 10
 // Add queues one change. It is called from filesystem handlers: it takes
 // one mutex, does O(log n) work and never waits for rsync. A hard link
 // costs one fstatat more, to learn its inode.
-func (e *Engine) Add(ev Event) {
-	if ev.Path == "" {
-		ev.Path = "."
+func (e *Engine) Add(c change.Change) {
+	if c.Path == "" {
+		c.Path = "."
 	}
 	var id fileID
 	linked := false
-	if ev.Op == OpLink {
-		id, _, _, linked = e.statLinked(ev.Path)
-		ev.Op = OpCreate // to the queue and the journal, a new name
+	if c.Op == change.OpLink {
+		id, _, _, linked = e.statLinked(c.Path)
 	}
-	if e.cfg.Exclude != nil && e.addExcluding(ev) {
+	if e.cfg.Exclude != nil && e.addExcluding(c) {
 		return
 	}
 	now := e.now()
@@ -109,22 +110,13 @@ func (e *Engine) Add(ev Event) {
 	e.seq++
 	seq := e.seq
 	e.totals.Events++
-	e.indexLocked(ev, id, linked)
-	e.q.add(ev, seq, now)
-	var also Event
-	if ev.From != "" && ev.Op == OpCreate {
-		// The old name's link count changed: inotify reports ATTRIB on it.
-		also = Event{Op: OpAttrib, Path: ev.From}
-		e.q.add(also, seq, now)
-	}
+	e.indexLocked(c, id, linked)
+	ms := e.q.add(c, seq, now)
 	e.noteOverflowLocked()
 	e.mu.Unlock()
 	// After the queue: a compaction in between sees the change in the
 	// queue and gets this record too, which is harmless.
-	e.j.add(seq, ev)
-	if also.Path != "" {
-		e.j.add(seq, also)
-	}
+	e.j.add(seq, ms)
 	e.poke()
 }
 

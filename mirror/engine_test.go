@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // scenario exercises every kind of change and checks the destination
@@ -38,11 +40,11 @@ func scenario(t *testing.T, h *harness) {
 		if err := os.Chmod(h.abs("keep/a"), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		h.add(Event{Op: OpAttrib, Path: "keep/a"})
+		h.add(change.Change{Op: change.OpSetattr, Path: "keep/a"})
 		if err := os.Chown(h.abs("new.txt"), 1234, 5678); err != nil {
 			t.Fatal(err)
 		}
-		h.add(Event{Op: OpAttrib, Path: "new.txt"})
+		h.add(change.Change{Op: change.OpSetattr, Path: "new.txt"})
 		h.mkdir("newdir")
 		h.write("newdir/f1", "f1")
 		h.mkdir("newdir/sub")
@@ -56,13 +58,13 @@ func scenario(t *testing.T, h *harness) {
 		if err := os.Symlink("keep/a", h.abs("link")); err != nil {
 			t.Fatal(err)
 		}
-		h.add(Event{Op: OpCreate, Path: "link"})
+		h.add(change.Change{Op: change.OpCreate, Path: "link"})
 		h.write("h1", "hard")
 		h.mustSync()
 		if err := os.Link(h.abs("h1"), h.abs("h2")); err != nil {
 			t.Fatal(err)
 		}
-		h.add(Event{Op: OpLink, Path: "h2", From: "h1"}) // as the FUSE layer reports it
+		h.add(change.Change{Op: change.OpLink, Path: "h2", From: "h1"}) // as the FUSE layer reports it
 		h.mustSync()
 		compareTrees(t, h.src, h.dst, nil)
 	})
@@ -79,13 +81,13 @@ func scenario(t *testing.T, h *harness) {
 	t.Run("exchange", func(t *testing.T) {
 		mustWrite(t, h.abs("xa/one"), "1")
 		mustWrite(t, h.abs("xb/two"), "2")
-		h.add(Event{Op: OpCreate, Path: "xa", Dir: true})
-		h.add(Event{Op: OpCreate, Path: "xb", Dir: true})
+		h.add(change.Change{Op: change.OpCreate, Path: "xa", Dir: true})
+		h.add(change.Change{Op: change.OpCreate, Path: "xb", Dir: true})
 		h.mustSync()
 		if err := unix.Renameat2(unix.AT_FDCWD, h.abs("xa"), unix.AT_FDCWD, h.abs("xb"), unix.RENAME_EXCHANGE); err != nil {
 			t.Fatal(err)
 		}
-		h.add(Event{Op: OpExchange, From: "xa", Path: "xb", Dir: true})
+		h.add(change.Change{Op: change.OpExchange, From: "xa", Path: "xb", Dir: true})
 		h.mustSync()
 		compareTrees(t, h.src, h.dst, nil)
 	})
@@ -248,10 +250,10 @@ func TestEngineLongPath(t *testing.T) {
 	h := newHarness(t, d, dst, true, nil)
 	long, dirs := makeDeep(t, h.src, "deep")
 	for _, dir := range dirs {
-		h.add(Event{Op: OpCreate, Path: dir, Dir: true})
+		h.add(change.Change{Op: change.OpCreate, Path: dir, Dir: true})
 	}
-	h.add(Event{Op: OpCreate, Path: long})
-	h.add(Event{Op: OpModify, Path: long})
+	h.add(change.Change{Op: change.OpCreate, Path: long})
+	h.add(change.Change{Op: change.OpWrite, Path: long})
 	h.write("ok", "fine")
 	_, err := h.sync(20 * time.Second)
 	var se *StuckError
@@ -286,7 +288,7 @@ func TestEngineLongPath(t *testing.T) {
 	}
 	// Deleting it clears the report.
 	removeDeep(h.abs("deep"))
-	h.add(Event{Op: OpDelete, Path: "deep", Dir: true})
+	h.add(change.Change{Op: change.OpRmdir, Path: "deep", Dir: true})
 	if _, err := h.sync(20 * time.Second); err != nil {
 		t.Fatalf("after deleting the long path: %v", err)
 	}

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // Exclude keeps paths out of the mirror, like inotifywait's --exclude and
@@ -103,9 +105,9 @@ func (x *Exclude) Match(p string, dir bool) bool {
 // exchange across the boundary into what the mirror sees: a deletion when
 // something moves to an excluded name, a fresh copy when it moves out of
 // one. It reports whether it took care of ev.
-func (e *Engine) addExcluding(ev Event) bool {
+func (e *Engine) addExcluding(ev change.Change) bool {
 	x := e.cfg.Exclude
-	if ev.Op != OpRename && ev.Op != OpExchange {
+	if ev.Op != change.OpRename && ev.Op != change.OpExchange {
 		if !x.Match(ev.Path, ev.Dir) {
 			return false
 		}
@@ -119,22 +121,36 @@ func (e *Engine) addExcluding(ev Event) bool {
 	e.x.excluded.Add(1)
 	switch {
 	case fx && px:
-	case ev.Op == OpRename && px:
-		e.Add(Event{Op: OpDelete, Path: ev.From, Dir: ev.Dir})
+	case ev.Op == change.OpRename && px:
+		e.Add(removed(ev.From, ev.Dir))
 	default:
 		// Whatever was at the visible name is replaced; the delete first
 		// keeps the entry from counting as never shipped.
 		p, dir := ev.Path, ev.Dir
-		if ev.Op == OpExchange {
+		if ev.Op == change.OpExchange {
 			dir = true
 			if px {
 				p = ev.From
 			}
 		}
-		e.Add(Event{Op: OpDelete, Path: p, Dir: dir})
-		e.Add(Event{Op: OpCreate, Path: p, Dir: dir})
+		e.Add(removed(p, dir))
+		e.Add(created(p, dir))
 	}
 	return true
+}
+
+func removed(p string, dir bool) change.Change {
+	if dir {
+		return change.Change{Op: change.OpRmdir, Path: p, Dir: true}
+	}
+	return change.Change{Op: change.OpUnlink, Path: p}
+}
+
+func created(p string, dir bool) change.Change {
+	if dir {
+		return change.Change{Op: change.OpMkdir, Path: p, Dir: true}
+	}
+	return change.Change{Op: change.OpCreate, Path: p}
 }
 
 // Excluded counts the events dropped by the exclude patterns.

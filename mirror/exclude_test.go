@@ -4,6 +4,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 func TestExcludeMatch(t *testing.T) {
@@ -67,20 +69,20 @@ func TestExcludeTreeArgsOnlyForTreeRuns(t *testing.T) {
 
 func TestChangesFromOps(t *testing.T) {
 	q := newQueue()
-	q.add(Event{Op: OpCreate, Path: "d", Dir: true}, 1, time.Unix(1e9, 0))
-	q.add(Event{Op: OpModify, Path: "f"}, 2, time.Unix(1e9, 0))
-	q.add(Event{Op: OpRename, From: "f", Path: "g"}, 3, time.Unix(1e9, 0))
-	for p, want := range map[string]Change{
-		"d": ChangeCreate | ChangeDir,
-		"f": ChangeModify | ChangeMovedFrom,
-		"g": ChangeMovedTo,
+	q.add(change.Change{Op: change.OpCreate, Path: "d", Dir: true}, 1, time.Unix(1e9, 0))
+	q.add(change.Change{Op: change.OpWrite, Path: "f"}, 2, time.Unix(1e9, 0))
+	q.add(change.Change{Op: change.OpRename, From: "f", Path: "g"}, 3, time.Unix(1e9, 0))
+	for p, want := range map[string]change.Kinds{
+		"d": change.Of(change.Create, change.IsDir),
+		"f": change.Of(change.CloseWrite, change.MovedFrom),
+		"g": change.Of(change.MovedTo),
 	} {
 		e := q.get(p)
 		if e == nil {
 			t.Fatalf("%s not queued", p)
 		}
-		if got := e.ops.changes(); got != want {
-			t.Errorf("%s: changes %b, want %b", p, got, want)
+		if got := e.ops; got != want {
+			t.Errorf("%s: changes %v, want %v", p, got, want)
 		}
 	}
 }

@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // How runs keep hard-link groups whole on the destination (the names come
@@ -27,8 +29,8 @@ type linkStat func(p string) (id fileID, nlink uint64, reg, ok bool)
 // or renamed to it, or it lost its history (a journal snapshot keeps no
 // ops).
 func newName(e *entry) bool {
-	const old = opSet(1<<OpModify | 1<<OpAttrib)
-	ops := e.ops &^ opSetDir
+	old := change.Of(change.Modify, change.CloseWrite, change.Attrib)
+	ops := e.ops &^ change.Of(change.IsDir)
 	return ops == 0 || ops&^old != 0
 }
 

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // A write through one name of a hard-linked file is reported under
@@ -22,7 +24,7 @@ func TestEngineHardLinkWrittenThroughOtherName(t *testing.T) {
 	if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
 		t.Fatal(err)
 	}
-	h.add(Event{Op: OpLink, Path: "b", From: "a"})
+	h.add(change.Change{Op: change.OpLink, Path: "b", From: "a"})
 	h.mustSync()
 	compareTrees(t, h.src, dm.module, nil)
 
@@ -30,7 +32,7 @@ func TestEngineHardLinkWrittenThroughOtherName(t *testing.T) {
 	if err := os.WriteFile(h.abs("b"), []byte("second, longer"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	h.add(Event{Op: OpModify, Path: "a"})
+	h.add(change.Change{Op: change.OpWrite, Path: "a"})
 	if _, err := h.sync(10 * time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -39,21 +41,22 @@ func TestEngineHardLinkWrittenThroughOtherName(t *testing.T) {
 
 func TestNewName(t *testing.T) {
 	for _, tc := range []struct {
-		ops  opSet
+		ops  change.Kinds
 		want bool
 	}{
-		{1 << OpModify, false},
-		{1<<OpAttrib | 1<<OpModify, false},
-		{1<<OpAttrib | opSetDir, false},
-		{1 << OpCreate, true},
-		{1<<OpRename | 1<<OpModify, true},
-		{1 << OpExchange, true},
-		{1<<OpDelete | 1<<OpCreate, true},
-		{1 << opMovedFrom, true},
+		{change.Of(change.Modify), false},
+		{change.Of(change.CloseWrite), false},
+		{change.Of(change.Attrib, change.Modify, change.CloseWrite), false},
+		{change.Of(change.Attrib, change.IsDir), false},
+		{change.Of(change.Create), true},
+		{change.Of(change.MovedTo, change.Modify), true},
+		{change.Of(change.MovedFrom, change.MovedTo), true},
+		{change.Of(change.Delete, change.Create), true},
+		{change.Of(change.MovedFrom), true},
 		{0, true}, // no history (journal snapshot): assume the worst
 	} {
 		if got := newName(&entry{ops: tc.ops}); got != tc.want {
-			t.Errorf("newName(ops %v) = %v, want %v", tc.ops.list(), got, tc.want)
+			t.Errorf("newName(ops %v) = %v, want %v", tc.ops, got, tc.want)
 		}
 	}
 }
@@ -83,29 +86,29 @@ func TestSplitLinked(t *testing.T) {
 			return out
 		},
 	}
-	mod, cre, ren := opSet(1<<OpModify), opSet(1<<OpCreate), opSet(1<<OpRename)
+	mod, cre, ren := change.Of(change.Modify), change.Of(change.Create), change.Of(change.MovedTo)
 	for _, tc := range []struct {
 		name           string
-		entries        map[string]opSet
+		entries        map[string]change.Kinds
 		plain, inplace []string
 	}{
 		{name: "writes through old names go in place",
-			entries: map[string]opSet{"x": mod, "p": mod, "s": mod},
+			entries: map[string]change.Kinds{"x": mod, "p": mod, "s": mod},
 			plain:   []string{"s"}, inplace: []string{"p", "x"}},
 		{name: "a first link ships with its partner",
-			entries: map[string]opSet{"p": 1 << OpAttrib, "q": cre},
+			entries: map[string]change.Kinds{"p": change.Of(change.Attrib), "q": cre},
 			plain:   []string{"p", "q"}},
 		{name: "a renamed name pulls in the other names",
-			entries: map[string]opSet{"y": ren, "s": cre},
+			entries: map[string]change.Kinds{"y": ren, "s": cre},
 			plain:   []string{"s", "y", "x", "z"}},
 		{name: "a new name never goes in place",
-			entries: map[string]opSet{"x": mod, "z": cre},
+			entries: map[string]change.Kinds{"x": mod, "z": cre},
 			plain:   []string{"x", "z", "y"}},
 		{name: "a linked symlink is never old",
-			entries: map[string]opSet{"l": 1 << OpAttrib},
+			entries: map[string]change.Kinds{"l": change.Of(change.Attrib)},
 			plain:   []string{"l", "m"}},
 		{name: "all names listed: nothing pulled",
-			entries: map[string]opSet{"x": mod, "y": ren, "z": cre},
+			entries: map[string]change.Kinds{"x": mod, "y": ren, "z": cre},
 			plain:   []string{"x", "y", "z"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -205,7 +208,7 @@ func TestEngineHardLinkRenamedName(t *testing.T) {
 	if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
 		t.Fatal(err)
 	}
-	h.add(Event{Op: OpLink, Path: "b", From: "a"})
+	h.add(change.Change{Op: change.OpLink, Path: "b", From: "a"})
 	h.mustSync()
 	full := h.eng.Status().Reconcile.Count
 	h.rename("b", "c")

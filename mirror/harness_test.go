@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 const (
@@ -227,7 +229,7 @@ func (h *harness) stop() {
 
 func (h *harness) abs(p string) string { return filepath.Join(h.src, p) }
 
-func (h *harness) add(ev Event) { h.eng.Add(ev) }
+func (h *harness) add(ev change.Change) { h.eng.Add(ev) }
 
 func (h *harness) write(p, data string) {
 	h.t.Helper()
@@ -237,9 +239,9 @@ func (h *harness) write(p, data string) {
 		h.t.Fatal(err)
 	}
 	if created {
-		h.add(Event{Op: OpCreate, Path: p})
+		h.add(change.Change{Op: change.OpCreate, Path: p})
 	}
-	h.add(Event{Op: OpModify, Path: p})
+	h.add(change.Change{Op: change.OpWrite, Path: p})
 }
 
 func (h *harness) mkdir(p string) {
@@ -247,7 +249,7 @@ func (h *harness) mkdir(p string) {
 	if err := os.Mkdir(h.abs(p), 0o755); err != nil {
 		h.t.Fatal(err)
 	}
-	h.add(Event{Op: OpCreate, Path: p, Dir: true})
+	h.add(change.Change{Op: change.OpCreate, Path: p, Dir: true})
 }
 
 func (h *harness) rename(a, b string) {
@@ -259,7 +261,7 @@ func (h *harness) rename(a, b string) {
 	if err := os.Rename(h.abs(a), h.abs(b)); err != nil {
 		h.t.Fatal(err)
 	}
-	h.add(Event{Op: OpRename, From: a, Path: b, Dir: st.IsDir()})
+	h.add(change.Change{Op: change.OpRename, From: a, Path: b, Dir: st.IsDir()})
 }
 
 // removeAll deletes bottom-up, one event per object, like rm -r through a mount.
@@ -281,7 +283,7 @@ func (h *harness) removeAll(p string) {
 	if err := os.Remove(h.abs(p)); err != nil {
 		h.t.Fatal(err)
 	}
-	h.add(Event{Op: OpDelete, Path: p, Dir: st.IsDir()})
+	h.add(removed(p, st.IsDir()))
 }
 
 func (h *harness) sync(timeout time.Duration) (SyncResult, error) {

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 const (
@@ -108,7 +110,7 @@ type replayed struct {
 type pendingPath struct {
 	seq       uint64 // the latest change
 	recursive bool
-	ops       opSet
+	ops       change.Kinds
 	attempts  int
 	msg       string
 }
@@ -182,9 +184,7 @@ func replayLog(data []byte) (*replayed, error) {
 			}
 			p.seq = max(p.seq, r.seq)
 			p.recursive = p.recursive || r.recursive
-			if r.op != 0 {
-				p.ops |= 1 << r.op
-			}
+			p.ops |= r.kinds
 		case recAck:
 			if p := rep.paths[r.path]; p != nil && p.seq <= r.seq {
 				delete(rep.paths, r.path)
@@ -243,13 +243,12 @@ func (j *journal) append(r *record) {
 	}
 }
 
-func (j *journal) add(seq uint64, ev Event) {
-	ms := eventMarks(ev)
+func (j *journal) add(seq uint64, ms [2]mark) {
 	for _, m := range ms {
 		if m.path == "" {
 			continue
 		}
-		j.append(&record{kind: recAdd, seq: seq, op: ev.Op, recursive: m.recursive, path: m.path})
+		j.append(&record{kind: recAdd, seq: seq, kinds: m.kinds, recursive: m.recursive, path: m.path})
 	}
 }
 

@@ -17,6 +17,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // smallTmpfs mounts a tmpfs of size bytes on a new directory and removes it
@@ -122,7 +124,7 @@ func TestJournalStartNoSpace(t *testing.T) {
 	// What a crashed run leaves: 300 changes, no clean marker.
 	b := appendRecord(nil, &record{kind: recHeader})
 	for i := range 300 {
-		b = appendRecord(b, &record{kind: recAdd, seq: uint64(i + 1), op: OpCreate, path: fmt.Sprintf("f%03d", i)})
+		b = appendRecord(b, &record{kind: recAdd, seq: uint64(i + 1), kinds: change.Of(change.Create), path: fmt.Sprintf("f%03d", i)})
 	}
 	if err := os.WriteFile(filepath.Join(state, journalFile), b, 0o600); err != nil {
 		t.Fatal(err)

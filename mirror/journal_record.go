@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"errors"
 	"hash/crc32"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // The journal is an append-only log of checksummed records:
@@ -12,12 +14,17 @@ import (
 //
 // payload: kind byte, then kind-specific uvarints and length-prefixed strings.
 // A torn or corrupt tail (crash mid-write) ends the log at the last good record.
+//
+// recAdd and recAck flags: bit 0 recursive, bits 1-4 the op earlier
+// versions wrote (read only: oldOpKinds), bits 5 and up the change.Kinds
+// the path saw. An earlier version reading this replays the paths without
+// their history, which it treats as new names: harmless.
 
 type recKind uint8
 
 const (
 	recHeader   recKind = iota + 1 // magic and version; first record of a file
-	recAdd                         // path changed at seq (flags: recursive, op)
+	recAdd                         // path changed at seq (flags: recursive, kinds)
 	recAck                         // path is on the destination as of seq lim
 	recFail                        // path failed on its own: attempts, last error
 	recFull                        // a full sync made everything up to seq lim equal
@@ -39,7 +46,7 @@ type record struct {
 	kind      recKind
 	seq       uint64 // recAdd: the change; recAck, recFull: the limit
 	recursive bool
-	op        Op
+	kinds     change.Kinds // recAdd: what the path saw
 	attempts  int
 	path, msg string
 }
@@ -55,7 +62,7 @@ func appendRecord(b []byte, r *record) []byte {
 		b = appendString(b, journalMagic)
 		b = binary.AppendUvarint(b, journalVersion)
 	case recAdd, recAck:
-		flags := uint64(r.op) << 1
+		flags := uint64(r.kinds) << kindsShift
 		if r.recursive {
 			flags |= 1
 		}
@@ -112,7 +119,7 @@ func decodeRecord(b []byte, r *record) (int, error) {
 		r.seq = d.uvarint()
 		flags := d.uvarint()
 		r.recursive = flags&1 != 0
-		r.op = Op(flags >> 1)
+		r.kinds = change.Kinds(flags>>kindsShift) | oldOpKinds[flags>>1&oldOpMask]
 		r.path = d.str()
 	case recFail:
 		r.attempts = int(d.uvarint())
@@ -159,20 +166,19 @@ func (d *decoder) str() string {
 	return s
 }
 
-// mark is one path an event asks to make equal; it follows queue.add.
-type mark struct {
-	path      string
-	recursive bool
-}
+const (
+	kindsShift = 5
+	oldOpMask  = 1<<(kindsShift-1) - 1
+)
 
-func eventMarks(ev Event) [2]mark {
-	switch ev.Op {
-	case OpCreate:
-		return [2]mark{{ev.Path, ev.Dir}}
-	case OpRename:
-		return [2]mark{{ev.From, false}, {ev.Path, ev.Dir}}
-	case OpExchange:
-		return [2]mark{{ev.From, true}, {ev.Path, true}}
-	}
-	return [2]mark{{ev.Path, false}}
+// oldOpKinds reads the ops of journals written before change.Kinds: the
+// engine's own Op, numbered as then (7 marked a rename's old name).
+var oldOpKinds = [oldOpMask + 1]change.Kinds{
+	1: change.Of(change.Create),
+	2: change.Of(change.Modify),
+	3: change.Of(change.Attrib),
+	4: change.Of(change.Delete),
+	5: change.Of(change.MovedTo),
+	6: change.Of(change.MovedFrom, change.MovedTo),
+	7: change.Of(change.MovedFrom),
 }

@@ -7,12 +7,14 @@ import (
 	"sort"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 func TestRecordRoundTrip(t *testing.T) {
 	recs := []record{
 		{kind: recHeader},
-		{kind: recAdd, seq: 7, op: OpRename, recursive: true, path: "a/b\nc"},
+		{kind: recAdd, seq: 7, kinds: change.Of(change.MovedTo), recursive: true, path: "a/b\nc"},
 		{kind: recAck, seq: 1 << 40, path: "x"},
 		{kind: recFail, attempts: 3, path: "bad\xff", msg: "Permission denied (13)"},
 		{kind: recFull, seq: 99},
@@ -46,7 +48,9 @@ func TestReplay(t *testing.T) {
 		}
 		return b
 	}
-	add := func(seq uint64, p string) record { return record{kind: recAdd, seq: seq, op: OpModify, path: p} }
+	add := func(seq uint64, p string) record {
+		return record{kind: recAdd, seq: seq, kinds: change.Of(change.CloseWrite), path: p}
+	}
 	ack := func(lim uint64, p string) record { return record{kind: recAck, seq: lim, path: p} }
 	tests := []struct {
 		name  string

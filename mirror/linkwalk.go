@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // The link index learns the names of linked files that existed before the
@@ -149,27 +151,27 @@ func (e *Engine) holdUnindexed(b *batch) bool {
 
 // indexLocked keeps the link index in step with one change. id is the
 // inode of a new hard link (linked: it has more than one name).
-func (e *Engine) indexLocked(ev Event, id fileID, linked bool) {
+func (e *Engine) indexLocked(ev change.Change, id fileID, linked bool) {
 	x := e.links
 	switch ev.Op {
-	case OpCreate:
-		if linked && ev.From != "" {
+	case change.OpCreate, change.OpMkdir, change.OpMknod, change.OpSymlink, change.OpLink:
+		if linked && ev.From != "" && ev.Op == change.OpLink {
 			x.link(id, ev.From, ev.Path)
 			return
 		}
 		if x.len() > 0 {
 			x.remove(ev.Path)
 		}
-	case OpDelete:
+	case change.OpUnlink, change.OpRmdir:
 		if x.len() > 0 {
 			x.remove(ev.Path)
 		}
-	case OpRename:
+	case change.OpRename:
 		x.rename(ev.From, ev.Path)
 		if e.walk.active {
 			e.walk.recheck = append(e.walk.recheck, ev.Path)
 		}
-	case OpExchange:
+	case change.OpExchange:
 		x.exchange(ev.From, ev.Path)
 		if e.walk.active {
 			e.walk.recheck = append(e.walk.recheck, ev.From, ev.Path)

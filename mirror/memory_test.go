@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // BenchmarkMillionPending measures the memory of one million distinct
@@ -31,7 +33,7 @@ func BenchmarkMillionPending(b *testing.B) {
 		runtime.ReadMemStats(&before)
 		for i := range n {
 			// 1,000 directories of 1,000 files, 40-byte paths like a copy's.
-			e.Add(Event{Op: OpCreate, Path: "data/dir" + strconv.Itoa(i/1000) + "/file-" + strconv.Itoa(i) + ".dat"})
+			e.Add(change.Change{Op: change.OpCreate, Path: "data/dir" + strconv.Itoa(i/1000) + "/file-" + strconv.Itoa(i) + ".dat"})
 		}
 		runtime.GC()
 		var after runtime.MemStats

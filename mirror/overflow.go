@@ -16,11 +16,11 @@ const DefaultMaxPending = 250000
 // strictly needs. That is the price of a backlog past the limit (a
 // destination down during a large copy), against memory that grows
 // without bound.
-func (q *queue) overflow(p string, op Op, seq uint64, now time.Time) *entry {
+func (q *queue) overflow(p string, seq uint64, now time.Time) *entry {
 	for dir := parent(p); dir != "."; dir = parent(dir) {
 		if q.get(dir) != nil || q.hasBelow(dir) {
 			q.folding = true
-			e := q.touch(dir, 0, seq, now, true, false) // p's op is not dir's
+			e := q.touch(dir, 0, seq, now, true, false) // p's kinds are not dir's
 			q.folding = false
 			return e
 		}

@@ -6,57 +6,59 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 func TestQueueOverflowFoldsIntoDirectories(t *testing.T) {
 	tests := []struct {
 		name     string
 		limit    int
-		events   []Event
+		events   []change.Change
 		want     []string
 		wantOwed bool
 	}{
 		{
 			name:  "under the limit nothing folds",
 			limit: 3,
-			events: []Event{
-				{Op: OpModify, Path: "d/a"}, {Op: OpModify, Path: "d/b"}, {Op: OpModify, Path: "e/c"},
+			events: []change.Change{
+				{Op: change.OpWrite, Path: "d/a"}, {Op: change.OpWrite, Path: "d/b"}, {Op: change.OpWrite, Path: "e/c"},
 			},
 			want: []string{"d/a", "d/b", "e/c"},
 		},
 		{
 			name:  "a sibling folds the directory",
 			limit: 3,
-			events: []Event{
-				{Op: OpModify, Path: "d/a"}, {Op: OpModify, Path: "d/b"}, {Op: OpModify, Path: "e/c"},
-				{Op: OpModify, Path: "d/x"},
+			events: []change.Change{
+				{Op: change.OpWrite, Path: "d/a"}, {Op: change.OpWrite, Path: "d/b"}, {Op: change.OpWrite, Path: "e/c"},
+				{Op: change.OpWrite, Path: "d/x"},
 			},
 			want: []string{"d:r", "e/c"},
 		},
 		{
 			name:  "the nearest directory with entries below, not the parent",
 			limit: 2,
-			events: []Event{
-				{Op: OpModify, Path: "a/b/one"}, {Op: OpModify, Path: "top"},
-				{Op: OpModify, Path: "a/c/two"},
+			events: []change.Change{
+				{Op: change.OpWrite, Path: "a/b/one"}, {Op: change.OpWrite, Path: "top"},
+				{Op: change.OpWrite, Path: "a/c/two"},
 			},
 			want: []string{"a:r", "top"},
 		},
 		{
 			name:  "an existing directory entry turns recursive",
 			limit: 2,
-			events: []Event{
-				{Op: OpAttrib, Path: "d"}, {Op: OpModify, Path: "x/y"},
-				{Op: OpModify, Path: "d/new"},
+			events: []change.Change{
+				{Op: change.OpSetattr, Path: "d"}, {Op: change.OpWrite, Path: "x/y"},
+				{Op: change.OpWrite, Path: "d/new"},
 			},
 			want: []string{"d:r", "x/y"},
 		},
 		{
 			name:  "a top-level name is owed to a full sync",
 			limit: 2,
-			events: []Event{
-				{Op: OpModify, Path: "a"}, {Op: OpModify, Path: "b"},
-				{Op: OpCreate, Path: "c"}, {Op: OpDelete, Path: "c"},
+			events: []change.Change{
+				{Op: change.OpWrite, Path: "a"}, {Op: change.OpWrite, Path: "b"},
+				{Op: change.OpCreate, Path: "c"}, {Op: change.OpUnlink, Path: "c"},
 			},
 			want:     []string{"a", "b"},
 			wantOwed: true,
@@ -64,9 +66,9 @@ func TestQueueOverflowFoldsIntoDirectories(t *testing.T) {
 		{
 			name:  "nothing related: a full sync",
 			limit: 2,
-			events: []Event{
-				{Op: OpModify, Path: "a/x"}, {Op: OpModify, Path: "b/y"},
-				{Op: OpModify, Path: "c/d/z"},
+			events: []change.Change{
+				{Op: change.OpWrite, Path: "a/x"}, {Op: change.OpWrite, Path: "b/y"},
+				{Op: change.OpWrite, Path: "c/d/z"},
 			},
 			want:     []string{"a/x", "b/y"},
 			wantOwed: true,
@@ -74,9 +76,9 @@ func TestQueueOverflowFoldsIntoDirectories(t *testing.T) {
 		{
 			name:  "changes inside a folded directory add nothing",
 			limit: 2,
-			events: []Event{
-				{Op: OpModify, Path: "d/a"}, {Op: OpModify, Path: "d/b"}, {Op: OpModify, Path: "d/c"},
-				{Op: OpModify, Path: "d/e"}, {Op: OpModify, Path: "z/1"}, {Op: OpDelete, Path: "d/a"},
+			events: []change.Change{
+				{Op: change.OpWrite, Path: "d/a"}, {Op: change.OpWrite, Path: "d/b"}, {Op: change.OpWrite, Path: "d/c"},
+				{Op: change.OpWrite, Path: "d/e"}, {Op: change.OpWrite, Path: "z/1"}, {Op: change.OpUnlink, Path: "d/a"},
 			},
 			want: []string{"d:r", "z/1"},
 		},
@@ -110,7 +112,7 @@ func TestQueueOverflowStaysBounded(t *testing.T) {
 	for d := range 50 {
 		for f := range 40 {
 			seq++
-			q.add(Event{Op: OpCreate, Path: fmt.Sprintf("d%02d/s%d/f%03d", d, f%3, f)}, seq, t0)
+			q.add(change.Change{Op: change.OpCreate, Path: fmt.Sprintf("d%02d/s%d/f%03d", d, f%3, f)}, seq, t0)
 			if q.tree.Len() > q.limit {
 				t.Fatalf("after %d events: %d entries, limit %d", seq, q.tree.Len(), q.limit)
 			}
@@ -170,13 +172,13 @@ func TestEngineOverflowConverges(t *testing.T) {
 // would otherwise pile up beside it at every retry.
 func TestQueueRequeueRecursiveAbsorbs(t *testing.T) {
 	q := newQueue()
-	q.add(Event{Op: OpCreate, Path: "d", Dir: true}, 1, t0)
-	q.add(Event{Op: OpAttrib, Path: "x"}, 2, t0)
+	q.add(change.Change{Op: change.OpCreate, Path: "d", Dir: true}, 1, t0)
+	q.add(change.Change{Op: change.OpSetattr, Path: "x"}, 2, t0)
 	flight := q.take(t0.Add(time.Hour), pick{delay: time.Millisecond, maxDelay: time.Second})
 	for i := range 5 {
-		q.add(Event{Op: OpCreate, Path: fmt.Sprintf("d/f%d", i)}, uint64(3+i), t0.Add(time.Minute))
+		q.add(change.Change{Op: change.OpCreate, Path: fmt.Sprintf("d/f%d", i)}, uint64(3+i), t0.Add(time.Minute))
 	}
-	q.add(Event{Op: OpModify, Path: "x"}, 9, t0.Add(time.Minute))
+	q.add(change.Change{Op: change.OpWrite, Path: "x"}, 9, t0.Add(time.Minute))
 	for _, e := range flight {
 		q.requeue(e, nil)
 	}

@@ -4,13 +4,15 @@ import (
 	"os"
 	"slices"
 	"testing"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // TestPartial drives the exit-23/24 handling with recorded stderr.
 func TestPartial(t *testing.T) {
 	tests := []struct {
 		name       string
-		events     []Event
+		events     []change.Change
 		code       int
 		stderr     string
 		wantDone   []string // shipped
@@ -18,23 +20,23 @@ func TestPartial(t *testing.T) {
 		wantSplits int
 		wantLong   int
 	}{
-		{"named path fails, rest shipped", []Event{mod("a"), mod("b"), mod("c")}, 23,
+		{"named path fails, rest shipped", []change.Change{mod("a"), mod("b"), mod("c")}, 23,
 			"rsync: [sender] link_stat \"/proc/self/fd/3/b\" failed: Permission denied (13)\nrsync error: some files/attrs were not transferred (see previous errors) (code 23) at main.c(1394) [sender=3.5.0]\n",
 			[]string{"a", "c"}, []string{"b"}, 0, 0},
-		{"temp file of a listed path", []Event{mod("d/f"), mod("d/g")}, 23,
+		{"temp file of a listed path", []change.Change{mod("d/f"), mod("d/g")}, 23,
 			"rsync: [receiver] mkstemp \"/dst/d/.f.GV6UBe\" failed: Operation not permitted (1)\n",
 			[]string{"d/g"}, []string{"d/f"}, 0, 0},
-		{"unattributable: split", []Event{mod("a"), mod("b"), mod("c")}, 23,
+		{"unattributable: split", []change.Change{mod("a"), mod("b"), mod("c")}, 23,
 			"rsync: something nobody expected\n", nil, nil, 2, 0},
-		{"unattributable, one entry: that entry", []Event{mod("a")}, 23,
+		{"unattributable, one entry: that entry", []change.Change{mod("a")}, 23,
 			"rsync: something nobody expected\n", nil, []string{"a"}, 0, 0},
-		{"vanished only: success", []Event{mod("a"), mod("b")}, 24,
+		{"vanished only: success", []change.Change{mod("a"), mod("b")}, 24,
 			"file has vanished: \"/proc/self/fd/3/a\"\nrsync warning: some files vanished before they could be transferred (code 24) at main.c(1394) [sender=3.5.0]\n",
 			[]string{"a", "b"}, nil, 0, 0},
-		{"overflow: reported, not retried", []Event{mkdir("deep")}, 23,
+		{"overflow: reported, not retried", []change.Change{mkdir("deep")}, 23,
 			"filename overflows max-path len by 125: deep/x/y\nIO error encountered -- skipping file deletion\n",
 			[]string{"deep"}, nil, 0, 1},
-		{"failure inside a recursive entry fails it", []Event{mkdir("t"), mod("u")}, 23,
+		{"failure inside a recursive entry fails it", []change.Change{mkdir("t"), mod("u")}, 23,
 			"rsync: [sender] send_files failed to open \"/proc/self/fd/3/t/x/y\": Permission denied (13)\n",
 			[]string{"u"}, []string{"t"}, 0, 0},
 	}

@@ -5,25 +5,12 @@ import (
 	"time"
 
 	"github.com/google/btree"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // maxPath is rsync's MAXPATHLEN: longer names cannot be carried by it.
 const maxPath = 4096
-
-// opSet records which kinds of change an entry has seen.
-type opSet uint8 // bit i: Op i; see shipped.go for bits 0 and 7
-
-func (s opSet) has(o Op) bool { return s&(1<<o) != 0 }
-
-func (s opSet) list() []string {
-	var out []string
-	for o := OpCreate; o <= OpExchange; o++ {
-		if s.has(o) {
-			out = append(out, o.String())
-		}
-	}
-	return out
-}
 
 type place uint8
 
@@ -43,7 +30,7 @@ type entry struct {
 	born      bool // created in this window: the destination has never seen it
 	lead      bool // the first change after a quiet period: ships at once
 	writing   bool // its file is still open for writing: wait for the close
-	ops       opSet
+	ops       change.Kinds
 	place     place
 	attempts  int    // per-path failures in a row
 	seq       uint64 // first event not yet on the destination
@@ -181,61 +168,83 @@ func (q *queue) flightCovers(p string) bool {
 	return false
 }
 
-// add folds one event into the queue.
-func (q *queue) add(ev Event, seq uint64, now time.Time) {
+// add folds one change into the queue: the one place where operations
+// become queue actions. It returns the paths it marked, for the journal.
+func (q *queue) add(c change.Change, seq uint64, now time.Time) (ms [2]mark) {
 	if len(q.renamed) > 0 {
-		q.staleRenames(ev)
+		q.staleRenames(c)
 	}
 	lead := q.quiet > 0 && (q.lastAdd.IsZero() || now.Sub(q.lastAdd) >= q.quiet)
 	q.lastAdd = now
-	e := q.fold(ev, seq, now)
+	e, ms := q.fold(c, seq, now)
 	if e == nil || e.place != placeReady {
-		return
+		return ms
 	}
-	if e.path == ev.Path {
-		e.writing = ev.Writing
+	if e.path == c.Path {
+		e.writing = c.Writing
 	}
 	if lead && !e.lead {
 		e.lead = true
 		q.leads = append(q.leads, e)
 	}
+	return ms
 }
 
-// fold applies one event to the entries and returns the one that ships it.
-func (q *queue) fold(ev Event, seq uint64, now time.Time) *entry {
-	var e *entry
-	switch ev.Op {
-	case OpCreate:
-		e = q.touch(ev.Path, ev.Op, seq, now, ev.Dir, true)
-	case OpDelete:
-		e = q.gone(ev.Path, ev.Op, seq, now)
-	case OpRename:
+// fold applies one change to the entries; it returns the entry that
+// ships it and the marks for the journal.
+func (q *queue) fold(c change.Change, seq uint64, now time.Time) (e *entry, ms [2]mark) {
+	pk, fk := c.Kinds()
+	dir := pk & change.Of(change.IsDir) // on Path's own entry only
+	pk &^= dir
+	switch c.Op {
+	case change.OpCreate, change.OpMkdir, change.OpMknod, change.OpSymlink, change.OpLink:
+		ms[0] = mark{c.Path, c.Dir, pk}
+		e = q.touch(c.Path, pk, seq, now, c.Dir, true)
+		if c.Op == change.OpLink && c.From != "" {
+			// The old name's link count changed: ship its attributes too.
+			ms[1] = mark{c.From, false, change.Of(change.Attrib)}
+			q.touch(c.From, ms[1].kinds, seq, now, false, false)
+		}
+	case change.OpUnlink, change.OpRmdir:
+		ms[0] = mark{c.Path, false, pk}
+		e = q.gone(c.Path, pk, seq, now)
+	case change.OpRename:
+		ms = [2]mark{{c.From, false, fk}, {c.Path, c.Dir, pk}}
 		var changed []string
 		// Only between names the destination is up to date on (reuse.go).
-		fresh := ev.Dir && q.get(ev.Path) == nil && q.flight[ev.Path] == nil && q.get(ev.From) == nil
+		fresh := c.Dir && q.get(c.Path) == nil && q.flight[c.Path] == nil && q.get(c.From) == nil
 		if fresh {
-			changed, fresh = q.changedBelow(ev.From)
+			changed, fresh = q.changedBelow(c.From)
 		}
-		old := q.gone(ev.From, opMovedFrom, seq, now)
-		e = q.touch(ev.Path, ev.Op, seq, now, ev.Dir, false)
+		old := q.gone(c.From, fk, seq, now)
+		e = q.touch(c.Path, pk, seq, now, c.Dir, false)
 		if fresh {
-			q.noteRename(e, old, ev, changed)
+			q.noteRename(e, old, c, changed)
 		}
-	case OpExchange:
+	case change.OpExchange:
 		// Dir describes only one side, and -r on a file is harmless.
-		q.touch(ev.From, ev.Op, seq, now, true, false)
-		e = q.touch(ev.Path, ev.Op, seq, now, true, false)
-	default: // OpModify, OpAttrib and anything newer
-		e = q.touch(ev.Path, ev.Op, seq, now, false, false)
+		ms = [2]mark{{c.From, true, fk}, {c.Path, true, pk}}
+		q.touch(c.From, fk, seq, now, true, false)
+		e = q.touch(c.Path, pk, seq, now, true, false)
+	default: // content and attributes
+		ms[0] = mark{c.Path, false, pk}
+		e = q.touch(c.Path, pk, seq, now, false, false)
 	}
-	if e != nil && ev.Dir && e.path == ev.Path {
-		e.ops |= opSetDir // for the shipped hook only
+	if e != nil && e.path == c.Path {
+		e.ops |= dir
 	}
-	return e
+	return e, ms
+}
+
+// mark is one path a change asks to make equal, as the journal keeps it.
+type mark struct {
+	path      string
+	recursive bool
+	kinds     change.Kinds
 }
 
 // touch records a change at p and returns the entry that will ship it.
-func (q *queue) touch(p string, op Op, seq uint64, now time.Time, recursive, create bool) *entry {
+func (q *queue) touch(p string, k change.Kinds, seq uint64, now time.Time, recursive, create bool) *entry {
 	if len(p) >= maxPath {
 		if _, ok := q.long[p]; !ok {
 			q.long[p] = &longPath{path: p, seq: seq, since: now}
@@ -246,11 +255,11 @@ func (q *queue) touch(p string, op Op, seq uint64, now time.Time, recursive, cre
 	e := q.get(p)
 	if e == nil {
 		if a := q.coveringAncestor(p); a != nil {
-			q.bump(a, op, now)
+			q.bump(a, k, now)
 			return a
 		}
 		if q.limit > 0 && q.tree.Len() >= q.limit && p != "." && !q.folding {
-			return q.overflow(p, op, seq, now)
+			return q.overflow(p, seq, now)
 		}
 		e = &entry{path: p, first: now, last: now, seq: seq}
 		e.born = create && !q.flightCovers(p)
@@ -261,9 +270,7 @@ func (q *queue) touch(p string, op Op, seq uint64, now time.Time, recursive, cre
 	} else {
 		q.bump(e, 0, now)
 	}
-	if op != 0 {
-		e.ops |= 1 << op
-	}
+	e.ops |= k
 	if recursive && !e.recursive {
 		e.recursive = true
 		q.dropBelow(p, e, false)
@@ -271,11 +278,9 @@ func (q *queue) touch(p string, op Op, seq uint64, now time.Time, recursive, cre
 	return e
 }
 
-func (q *queue) bump(e *entry, op Op, now time.Time) {
+func (q *queue) bump(e *entry, k change.Kinds, now time.Time) {
 	e.last = now
-	if op != 0 {
-		e.ops |= 1 << op
-	}
+	e.ops |= k
 	if e.place == placeReady {
 		q.byLast.remove(e)
 		q.byLast.pushBack(e)
@@ -284,7 +289,7 @@ func (q *queue) bump(e *entry, op Op, now time.Time) {
 
 // gone records that p no longer exists (deleted or renamed away). It
 // returns the surviving entry, or nil when the path was born and vanished.
-func (q *queue) gone(p string, op Op, seq uint64, now time.Time) *entry {
+func (q *queue) gone(p string, k change.Kinds, seq uint64, now time.Time) *entry {
 	if len(p) >= maxPath {
 		delete(q.long, p)
 		q.dropLongBelow(p)
@@ -295,7 +300,7 @@ func (q *queue) gone(p string, op Op, seq uint64, now time.Time) *entry {
 		q.dropBelow(p, nil, true)
 		return nil
 	}
-	e := q.touch(p, op, seq, now, false, false)
+	e := q.touch(p, k, seq, now, false, false)
 	if e != nil && e.path == p {
 		q.dropBelow(p, e, true)
 	}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
@@ -59,45 +61,49 @@ func checkLists(t *testing.T, q *queue) {
 	}
 }
 
-func cr(p string) Event      { return Event{Op: OpCreate, Path: p} }
-func mkdir(p string) Event   { return Event{Op: OpCreate, Path: p, Dir: true} }
-func mod(p string) Event     { return Event{Op: OpModify, Path: p} }
-func attr(p string) Event    { return Event{Op: OpAttrib, Path: p} }
-func del(p string) Event     { return Event{Op: OpDelete, Path: p} }
-func rmdir(p string) Event   { return Event{Op: OpDelete, Path: p, Dir: true} }
-func mv(a, b string) Event   { return Event{Op: OpRename, From: a, Path: b} }
-func mvd(a, b string) Event  { return Event{Op: OpRename, From: a, Path: b, Dir: true} }
-func xchg(a, b string) Event { return Event{Op: OpExchange, From: a, Path: b, Dir: true} }
+func cr(p string) change.Change    { return change.Change{Op: change.OpCreate, Path: p} }
+func mkdir(p string) change.Change { return change.Change{Op: change.OpCreate, Path: p, Dir: true} }
+func mod(p string) change.Change   { return change.Change{Op: change.OpWrite, Path: p} }
+func attr(p string) change.Change  { return change.Change{Op: change.OpSetattr, Path: p} }
+func del(p string) change.Change   { return change.Change{Op: change.OpUnlink, Path: p} }
+func rmdir(p string) change.Change { return change.Change{Op: change.OpRmdir, Path: p, Dir: true} }
+func mv(a, b string) change.Change { return change.Change{Op: change.OpRename, From: a, Path: b} }
+func mvd(a, b string) change.Change {
+	return change.Change{Op: change.OpRename, From: a, Path: b, Dir: true}
+}
+func xchg(a, b string) change.Change {
+	return change.Change{Op: change.OpExchange, From: a, Path: b, Dir: true}
+}
 
 func TestQueueCoalescing(t *testing.T) {
 	long := strings.Repeat("x/", 2100)[:4100]
 	tests := []struct {
 		name     string
-		events   []Event
+		events   []change.Change
 		fullSync bool
 		want     []string
 		wantLong []string
 	}{
-		{"many events one entry", []Event{cr("a"), mod("a"), attr("a"), mod("a")}, false, []string{"a:b"}, nil},
-		{"create then delete ships nothing", []Event{cr("a"), mod("a"), del("a")}, false, nil, nil},
-		{"modify then delete is a deletion", []Event{mod("a"), del("a")}, false, []string{"a"}, nil},
-		{"delete then create is not born", []Event{del("a"), cr("a"), del("a")}, false, []string{"a"}, nil},
-		{"full sync running: nothing is born", []Event{cr("a"), del("a")}, true, []string{"a"}, nil},
-		{"mkdir covers its contents", []Event{mkdir("d"), cr("d/f"), mkdir("d/e"), cr("d/e/g")}, false, []string{"d:rb"}, nil},
-		{"mkdir, fill, empty, rmdir ships nothing", []Event{mkdir("d"), cr("d/f"), del("d/f"), rmdir("d")}, false, nil, nil},
-		{"rename existing file", []Event{mod("a"), mv("a", "b")}, false, []string{"a", "b"}, nil},
-		{"rename born file", []Event{cr("a"), mv("a", "b")}, false, []string{"b"}, nil},
-		{"rename over born file keeps nothing of a", []Event{cr("b"), mod("a"), mv("a", "b")}, false, []string{"a", "b:b"}, nil},
-		{"rename dir drops pending descendants", []Event{mod("d/x"), mod("d/y/z"), mod("dz"), mvd("d", "e")}, false, []string{"d", "dz", "e:r"}, nil},
-		{"rename dir into a pending tree", []Event{mod("e/old"), mvd("d", "e")}, false, []string{"d", "e:r"}, nil},
-		{"rmdir drops descendants, not siblings with a common prefix", []Event{mod("d/x"), mod("d/y/z"), mod("d-x"), mod("dx"), mod("d.x"), rmdir("d")}, false, []string{"d", "d-x", "d.x", "dx"}, nil},
-		{"exchange: both recursive, descendants dropped", []Event{mod("a/x"), mod("b/y"), mod("c"), xchg("a", "b")}, false, []string{"a:r", "b:r", "c"}, nil},
-		{"root and top level", []Event{attr("."), mod("a")}, false, []string{".", "a"}, nil},
-		{"events under a pending recursive dir are absorbed", []Event{mvd("x", "d"), cr("d/new"), mod("d/new"), del("d/new"), mv("d/a", "top")}, false, []string{"d:r", "top", "x"}, nil},
-		{"long path is never queued", []Event{cr(long), mod("a")}, false, []string{"a"}, []string{long}},
-		{"long path deleted is forgotten", []Event{cr(long), del(long)}, false, nil, nil},
-		{"rmdir forgets long paths below", []Event{cr(long), rmdir("x")}, false, []string{"x"}, nil},
-		{"rename long to short", []Event{cr(long), mv(long, "s")}, false, []string{"s"}, nil},
+		{"many events one entry", []change.Change{cr("a"), mod("a"), attr("a"), mod("a")}, false, []string{"a:b"}, nil},
+		{"create then delete ships nothing", []change.Change{cr("a"), mod("a"), del("a")}, false, nil, nil},
+		{"modify then delete is a deletion", []change.Change{mod("a"), del("a")}, false, []string{"a"}, nil},
+		{"delete then create is not born", []change.Change{del("a"), cr("a"), del("a")}, false, []string{"a"}, nil},
+		{"full sync running: nothing is born", []change.Change{cr("a"), del("a")}, true, []string{"a"}, nil},
+		{"mkdir covers its contents", []change.Change{mkdir("d"), cr("d/f"), mkdir("d/e"), cr("d/e/g")}, false, []string{"d:rb"}, nil},
+		{"mkdir, fill, empty, rmdir ships nothing", []change.Change{mkdir("d"), cr("d/f"), del("d/f"), rmdir("d")}, false, nil, nil},
+		{"rename existing file", []change.Change{mod("a"), mv("a", "b")}, false, []string{"a", "b"}, nil},
+		{"rename born file", []change.Change{cr("a"), mv("a", "b")}, false, []string{"b"}, nil},
+		{"rename over born file keeps nothing of a", []change.Change{cr("b"), mod("a"), mv("a", "b")}, false, []string{"a", "b:b"}, nil},
+		{"rename dir drops pending descendants", []change.Change{mod("d/x"), mod("d/y/z"), mod("dz"), mvd("d", "e")}, false, []string{"d", "dz", "e:r"}, nil},
+		{"rename dir into a pending tree", []change.Change{mod("e/old"), mvd("d", "e")}, false, []string{"d", "e:r"}, nil},
+		{"rmdir drops descendants, not siblings with a common prefix", []change.Change{mod("d/x"), mod("d/y/z"), mod("d-x"), mod("dx"), mod("d.x"), rmdir("d")}, false, []string{"d", "d-x", "d.x", "dx"}, nil},
+		{"exchange: both recursive, descendants dropped", []change.Change{mod("a/x"), mod("b/y"), mod("c"), xchg("a", "b")}, false, []string{"a:r", "b:r", "c"}, nil},
+		{"root and top level", []change.Change{attr("."), mod("a")}, false, []string{".", "a"}, nil},
+		{"events under a pending recursive dir are absorbed", []change.Change{mvd("x", "d"), cr("d/new"), mod("d/new"), del("d/new"), mv("d/a", "top")}, false, []string{"d:r", "top", "x"}, nil},
+		{"long path is never queued", []change.Change{cr(long), mod("a")}, false, []string{"a"}, []string{long}},
+		{"long path deleted is forgotten", []change.Change{cr(long), del(long)}, false, nil, nil},
+		{"rmdir forgets long paths below", []change.Change{cr(long), rmdir("x")}, false, []string{"x"}, nil},
+		{"rename long to short", []change.Change{cr(long), mv(long, "s")}, false, []string{"s"}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -141,14 +147,14 @@ func TestQueueSeqIsOldestEvent(t *testing.T) {
 func TestQueueBornAgainstFlight(t *testing.T) {
 	tests := []struct {
 		name   string
-		before []Event // shipped into flight
-		after  []Event
+		before []change.Change // shipped into flight
+		after  []change.Change
 		want   []string
 	}{
-		{"path in flight: create-delete is shipped", []Event{mod("a")}, []Event{cr("a"), del("a")}, []string{"a"}},
-		{"recursive ancestor in flight: rsync may copy the new file", []Event{mkdir("d")}, []Event{cr("d/f"), del("d/f")}, []string{"d/f"}},
-		{"unrelated flight: born", []Event{mod("x")}, []Event{cr("d/f"), del("d/f")}, nil},
-		{"non-recursive parent in flight: born", []Event{mod("d")}, []Event{cr("d/f"), del("d/f")}, nil},
+		{"path in flight: create-delete is shipped", []change.Change{mod("a")}, []change.Change{cr("a"), del("a")}, []string{"a"}},
+		{"recursive ancestor in flight: rsync may copy the new file", []change.Change{mkdir("d")}, []change.Change{cr("d/f"), del("d/f")}, []string{"d/f"}},
+		{"unrelated flight: born", []change.Change{mod("x")}, []change.Change{cr("d/f"), del("d/f")}, nil},
+		{"non-recursive parent in flight: born", []change.Change{mod("d")}, []change.Change{cr("d/f"), del("d/f")}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -186,7 +192,7 @@ func TestQueueReady(t *testing.T) {
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
 	type add struct {
 		at int
-		ev Event
+		ev change.Change
 	}
 	tests := []struct {
 		name   string
@@ -339,9 +345,9 @@ func TestPlanBatch(t *testing.T) {
 		p, f, _ := strings.Cut(spec, ":")
 		e := &entry{path: p, recursive: strings.Contains(f, "r")}
 		if strings.Contains(f, "c") {
-			e.ops |= 1 << OpCreate
+			e.ops |= 1 << change.OpCreate
 		} else {
-			e.ops |= 1 << OpModify
+			e.ops |= 1 << change.OpWrite
 		}
 		return e
 	}
@@ -423,11 +429,11 @@ func TestQueueLeadingEdgeAndWriters(t *testing.T) {
 		maxDelay = 2 * time.Second
 	)
 	ms := func(n int) time.Time { return t0.Add(time.Duration(n) * time.Millisecond) }
-	writing := func(p string) Event { return Event{Op: OpCreate, Path: p, Writing: true} }
-	closed := func(p string) Event { return Event{Op: OpModify, Path: p} }
+	writing := func(p string) change.Change { return change.Change{Op: change.OpCreate, Path: p, Writing: true} }
+	closed := func(p string) change.Change { return change.Change{Op: change.OpWrite, Path: p} }
 	type add struct {
 		at int
-		ev Event
+		ev change.Change
 	}
 	tests := []struct {
 		name   string
@@ -468,7 +474,7 @@ func TestQueueLeadingEdgeAndWriters(t *testing.T) {
 func TestQueueNextReadySkipsWriters(t *testing.T) {
 	q := newQueue()
 	p := pick{delay: 200 * time.Millisecond, maxDelay: 2 * time.Second}
-	q.add(Event{Op: OpCreate, Path: "f", Writing: true}, 1, t0)
+	q.add(change.Change{Op: change.OpCreate, Path: "f", Writing: true}, 1, t0)
 	if at, ok := q.nextReady(p); !ok || !at.Equal(t0.Add(2*time.Second)) {
 		t.Errorf("next ready %v %v, want max delay after the first change (the writer holds it)", at, ok)
 	}

@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // fullState is what status reports of whole-tree syncs; what is owed is
@@ -187,9 +189,7 @@ func (e *Engine) requeueFullFailuresLocked(r result) (n int, whole bool) {
 func (e *Engine) failPathLocked(p, msg string) {
 	now := e.now()
 	e.seq++
-	ev := Event{Op: OpAttrib, Path: p}
-	e.q.add(ev, e.seq, now)
-	e.j.add(e.seq, ev)
+	e.j.add(e.seq, e.q.add(change.Change{Op: change.OpSetattr, Path: p}, e.seq, now))
 	if en := e.q.get(p); en != nil && en.place == placeReady {
 		e.q.toFlight(en)
 		e.q.requeue(en, &failure{msg: msg, now: now, epoch: e.epoch, retryAt: now.Add(e.cfg.backoff(en.attempts + 1))})

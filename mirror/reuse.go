@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // A renamed directory b (from a) would be shipped in full: the recursive
@@ -81,7 +83,7 @@ func (q *queue) changedBelow(dir string) ([]string, bool) {
 
 // noteRename records that e (a fresh recursive entry for ev.Path) holds
 // the directory that was at ev.From, whose entry old is now a deletion.
-func (q *queue) noteRename(e, old *entry, ev Event, changed []string) {
+func (q *queue) noteRename(e, old *entry, ev change.Change, changed []string) {
 	if e == nil || old == nil || e.path != ev.Path || old.path != ev.From || !e.recursive || len(q.renamed) >= maxRenames {
 		return
 	}
@@ -98,8 +100,8 @@ func related(a, b string) bool { return a == b || isBelow(a, b) || isBelow(b, a)
 // or above the old path, and the new path (or a parent) moving, vanishing
 // or being swapped. A change inside the new directory is noted as
 // changed: the batch's recursive run ships it, the pre-seed leaves it out.
-func (q *queue) staleRenames(ev Event) {
-	moves := ev.Op == OpRename || ev.Op == OpDelete || ev.Op == OpExchange
+func (q *queue) staleRenames(ev change.Change) {
+	moves := ev.Op == change.OpRename || ev.Op == change.OpExchange || ev.Op == change.OpUnlink || ev.Op == change.OpRmdir
 	for e, r := range q.renamed {
 		stale := false
 		for _, p := range []string{ev.Path, ev.From} {

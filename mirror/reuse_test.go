@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 const (
@@ -37,12 +39,12 @@ func fillDir(t *testing.T, h *harness, dir string) {
 		if err := os.Chtimes(h.abs(p), old, old); err != nil {
 			t.Fatal(err)
 		}
-		h.add(Event{Op: OpAttrib, Path: p})
+		h.add(change.Change{Op: change.OpSetattr, Path: p})
 	}
 	if err := os.Link(h.abs(dir+"/f1"), h.abs(dir+"/sub/link")); err != nil {
 		t.Fatal(err)
 	}
-	h.add(Event{Op: OpCreate, Path: dir + "/sub/link"})
+	h.add(change.Change{Op: change.OpCreate, Path: dir + "/sub/link"})
 }
 
 // seedHarness ships only on Sync, so a test's changes form one batch.
@@ -98,7 +100,7 @@ func rewrite(t *testing.T, h *harness, p string) {
 	if err := os.Chtimes(h.abs(p), st.ModTime(), st.ModTime()); err != nil {
 		t.Fatal(err)
 	}
-	h.add(Event{Op: OpAttrib, Path: p})
+	h.add(change.Change{Op: change.OpSetattr, Path: p})
 }
 
 // Files changed inside the directory in the same batch, before or after
@@ -136,25 +138,27 @@ func TestRenameOldPathRecreated(t *testing.T) {
 }
 
 func TestRenameRecords(t *testing.T) {
-	mk := func(op Op, p, from string) Event { return Event{Op: op, Path: p, From: from, Dir: true} }
+	mk := func(op change.Op, p, from string) change.Change {
+		return change.Change{Op: op, Path: p, From: from, Dir: true}
+	}
 	for _, tc := range []struct {
 		name    string
-		events  []Event
+		events  []change.Change
 		want    string // the recorded old path of "b", "" for none
 		changed string // its changed names, comma-separated
 	}{
-		{"plain rename", []Event{mk(OpRename, "b", "a")}, "a", ""},
-		{"change inside the new dir", []Event{mk(OpRename, "b", "a"), mk(OpModify, "b/f", ""), mk(OpRename, "b/g", "b/h")}, "a", "f,g,h"},
-		{"pending change inside the old dir", []Event{{Op: OpModify, Path: "a/x/f"}, mk(OpRename, "b", "a")}, "a", "x/f"},
-		{"old dir itself pending", []Event{{Op: OpAttrib, Path: "a"}, mk(OpRename, "b", "a")}, "", ""},
-		{"old path recreated", []Event{mk(OpRename, "b", "a"), mk(OpCreate, "a", "")}, "", ""},
-		{"something renamed onto the old path", []Event{mk(OpRename, "b", "a"), mk(OpRename, "a", "c")}, "", ""},
-		{"inside the old path", []Event{mk(OpRename, "b", "a"), mk(OpCreate, "a/x", "")}, "", ""},
-		{"new dir renamed away", []Event{mk(OpRename, "b", "a"), mk(OpRename, "c", "b")}, "", ""},
-		{"second rename onto the new name", []Event{mk(OpRename, "b", "a"), mk(OpRename, "b", "c")}, "", ""},
-		{"old path was never shipped", []Event{mk(OpCreate, "a", ""), mk(OpRename, "b", "a")}, "", ""},
-		{"new name had a pending change", []Event{mk(OpDelete, "b", ""), mk(OpRename, "b", "a")}, "", ""},
-		{"file rename", []Event{{Op: OpRename, Path: "b", From: "a"}}, "", ""},
+		{"plain rename", []change.Change{mk(change.OpRename, "b", "a")}, "a", ""},
+		{"change inside the new dir", []change.Change{mk(change.OpRename, "b", "a"), mk(change.OpWrite, "b/f", ""), mk(change.OpRename, "b/g", "b/h")}, "a", "f,g,h"},
+		{"pending change inside the old dir", []change.Change{{Op: change.OpWrite, Path: "a/x/f"}, mk(change.OpRename, "b", "a")}, "a", "x/f"},
+		{"old dir itself pending", []change.Change{{Op: change.OpSetattr, Path: "a"}, mk(change.OpRename, "b", "a")}, "", ""},
+		{"old path recreated", []change.Change{mk(change.OpRename, "b", "a"), mk(change.OpCreate, "a", "")}, "", ""},
+		{"something renamed onto the old path", []change.Change{mk(change.OpRename, "b", "a"), mk(change.OpRename, "a", "c")}, "", ""},
+		{"inside the old path", []change.Change{mk(change.OpRename, "b", "a"), mk(change.OpCreate, "a/x", "")}, "", ""},
+		{"new dir renamed away", []change.Change{mk(change.OpRename, "b", "a"), mk(change.OpRename, "c", "b")}, "", ""},
+		{"second rename onto the new name", []change.Change{mk(change.OpRename, "b", "a"), mk(change.OpRename, "b", "c")}, "", ""},
+		{"old path was never shipped", []change.Change{mk(change.OpCreate, "a", ""), mk(change.OpRename, "b", "a")}, "", ""},
+		{"new name had a pending change", []change.Change{mk(change.OpRmdir, "b", ""), mk(change.OpRename, "b", "a")}, "", ""},
+		{"file rename", []change.Change{{Op: change.OpRename, Path: "b", From: "a"}}, "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := newQueue()

@@ -3,6 +3,8 @@ package mirror
 import (
 	"context"
 	"slices"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // The shipping part: one batch, its rsync runs in order, and how each
@@ -33,7 +35,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			e.rootRun = false
 			if rootFailed {
 				e.seq++
-				e.q.add(Event{Op: OpAttrib, Path: "."}, e.seq, e.now())
+				e.q.add(change.Change{Op: change.OpSetattr, Path: "."}, e.seq, e.now())
 			}
 			e.broadcastLocked()
 			e.mu.Unlock()

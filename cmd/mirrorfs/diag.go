@@ -11,8 +11,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mirrorfs/mirrorfs/fs"
 	"github.com/mirrorfs/mirrorfs/internal/audit"
+	"github.com/mirrorfs/mirrorfs/internal/change"
 	"github.com/mirrorfs/mirrorfs/internal/doctor"
 	"github.com/mirrorfs/mirrorfs/internal/stats"
 )
@@ -42,8 +42,8 @@ func (in *instance) setupDiagnostics(source string) {
 
 // reporter is what the FUSE layer reports to: the engine, plus statistics
 // and the audit.
-func (in *instance) reporter() fs.Reporter {
-	tee := teeReporter{engineReporter{in.engine}, statsReporter{in.diag.stats}}
+func (in *instance) reporter() change.Reporter {
+	tee := teeReporter{reportFunc(in.engine.Add), in.diag.stats}
 	if in.diag.audit != nil {
 		tee = append(tee, in.diag.audit)
 	}

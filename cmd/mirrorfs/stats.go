@@ -11,7 +11,6 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/mirrorfs/mirrorfs/fs"
 	"github.com/mirrorfs/mirrorfs/internal/control"
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/internal/stats"
@@ -19,36 +18,6 @@ import (
 
 // statsTop is how many paths the control command returns; --top cuts it.
 const statsTop = 100
-
-// statsReporter counts FUSE changes in inotify's words. mirrorfs learns of
-// a write when the file is closed (or every max-delay while it stays open),
-// so writes count as close_write; modify counts truncations.
-type statsReporter struct{ c *stats.Counter }
-
-var _ fs.Reporter = statsReporter{}
-
-func (r statsReporter) Report(c fs.Change) {
-	switch c.Op {
-	case fs.OpCreate, fs.OpMkdir, fs.OpMknod, fs.OpSymlink, fs.OpLink:
-		r.c.Add(c.Path, stats.Create)
-	case fs.OpUnlink, fs.OpRmdir:
-		r.c.Add(c.Path, stats.Delete)
-	case fs.OpRename:
-		r.c.Add(c.From, stats.MovedFrom)
-		r.c.Add(c.Path, stats.MovedTo)
-	case fs.OpExchange: // two moves, as inotify reports it
-		r.c.Add(c.From, stats.MovedFrom)
-		r.c.Add(c.Path, stats.MovedTo)
-		r.c.Add(c.Path, stats.MovedFrom)
-		r.c.Add(c.From, stats.MovedTo)
-	case fs.OpWrite:
-		r.c.Add(c.Path, stats.CloseWrite)
-	case fs.OpTruncate:
-		r.c.Add(c.Path, stats.Modify)
-	case fs.OpSetattr, fs.OpSetxattr, fs.OpRemovexattr:
-		r.c.Add(c.Path, stats.Attrib)
-	}
-}
 
 func statsCommand() *cli.Command {
 	return &cli.Command{
@@ -94,7 +63,7 @@ func printStats(w io.Writer, mp string, s stats.Snapshot, now time.Time) {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	head := []string{"total"}
 	for _, k := range stats.Kinds() {
-		head = append(head, k.String())
+		head = append(head, stats.Name(k))
 	}
 	fmt.Fprintln(tw, strings.Join(append(head, "filename"), "\t"))
 	row := func(total uint64, c stats.Counts, name string) {

@@ -19,7 +19,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/mirrorfs/mirrorfs/fs"
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // Options configure an Auditor.
@@ -56,7 +56,7 @@ type Status struct {
 
 type fuseSeen struct {
 	t time.Time
-	c fs.Change
+	c change.Change
 }
 
 // maxBuffered bounds FUSE reports waiting for the audit goroutine.
@@ -100,7 +100,7 @@ func New(opts Options) *Auditor {
 
 // Report takes one FUSE change. It runs on the FUSE hot path: it only
 // appends to a bounded buffer.
-func (a *Auditor) Report(c fs.Change) {
+func (a *Auditor) Report(c change.Change) {
 	if a.readyAt.Load() == nil {
 		return
 	}
@@ -115,7 +115,7 @@ func (a *Auditor) Report(c fs.Change) {
 	a.dropped.Add(1)
 }
 
-var _ fs.Reporter = (*Auditor)(nil)
+var _ change.Reporter = (*Auditor)(nil)
 
 // Start opens inotify and watches the mount from a goroutine of its own:
 // adding watches stats and reads the mount, which must never happen on a
@@ -222,12 +222,10 @@ func (a *Auditor) drain() {
 	}
 }
 
-// fusePaths are the names a FUSE change makes inotify report on the mount.
-// A hard link's old name is not one: the link count changes on the inode,
-// and inotify tells only the watchers of that inode.
-func fusePaths(c fs.Change) []string {
-	switch c.Op {
-	case fs.OpRename, fs.OpExchange:
+// fusePaths are the names a FUSE change makes inotify report on the mount:
+// those change.Change.Kinds gives kinds for.
+func fusePaths(c change.Change) []string {
+	if _, from := c.Kinds(); from != 0 && c.From != "" {
 		return []string{c.From, c.Path}
 	}
 	return []string{c.Path}

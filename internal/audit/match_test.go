@@ -1,8 +1,13 @@
 package audit
 
 import (
+	"strings"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 func TestMatcher(t *testing.T) {
@@ -51,5 +56,43 @@ func TestMatcher(t *testing.T) {
 				t.Errorf("%d entries left after the window", len(m.paths))
 			}
 		})
+	}
+}
+
+func TestFUSEPaths(t *testing.T) {
+	tests := []struct {
+		c    change.Change
+		want string
+	}{
+		{change.Change{Op: change.OpCreate, Path: "f"}, "f"},
+		{change.Change{Op: change.OpLink, Path: "b", From: "a"}, "b"}, // the old name's inode changes, not its directory
+		{change.Change{Op: change.OpRename, Path: "b", From: "a"}, "a,b"},
+		{change.Change{Op: change.OpExchange, Path: "b", From: "a"}, "a,b"},
+		{change.Change{Op: change.OpSetattr, Path: "."}, "."},
+	}
+	for _, tc := range tests {
+		if got := strings.Join(fusePaths(tc.c), ","); got != tc.want {
+			t.Errorf("%v: paths %q, want %q", tc.c, got, tc.want)
+		}
+	}
+}
+
+func TestMaskKinds(t *testing.T) {
+	tests := []struct {
+		mask uint32
+		want string
+	}{
+		{unix.IN_CREATE | unix.IN_ISDIR, "CREATE,ISDIR"},
+		{unix.IN_CLOSE_WRITE, "CLOSE_WRITE"},
+		{unix.IN_MOVED_FROM, "MOVED_FROM"},
+		{unix.IN_DELETE, "DELETE"},
+		{unix.IN_ATTRIB | unix.IN_ISDIR, "ATTRIB,ISDIR"},
+		{unix.IN_MODIFY, "MODIFY"},
+		{unix.IN_OPEN, ""},
+	}
+	for _, tc := range tests {
+		if got := maskKinds(tc.mask).String(); got != tc.want {
+			t.Errorf("mask %#x: %q, want %q", tc.mask, got, tc.want)
+		}
 	}
 }

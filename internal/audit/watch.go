@@ -10,6 +10,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // changeMask: the events that mean a change, plus IN_MODIFY as evidence.
@@ -117,7 +119,7 @@ func (w *watcher) event(wd int32, mask, cookie uint32, name string, at time.Time
 		w.a.m.evidence(p, at)
 		return
 	}
-	w.a.m.see(sideInotify, p, at, eventNames(mask))
+	w.a.m.see(sideInotify, p, at, maskKinds(mask).String())
 }
 
 // renamed rewrites the watched paths under a renamed directory: watches
@@ -180,21 +182,19 @@ func join(dir, name string) string {
 	return dir + "/" + name
 }
 
-var maskNames = []struct {
-	bit  uint32
-	name string
-}{
-	{unix.IN_CREATE, "CREATE"}, {unix.IN_DELETE, "DELETE"}, {unix.IN_MODIFY, "MODIFY"},
-	{unix.IN_CLOSE_WRITE, "CLOSE_WRITE"}, {unix.IN_ATTRIB, "ATTRIB"},
-	{unix.IN_MOVED_FROM, "MOVED_FROM"}, {unix.IN_MOVED_TO, "MOVED_TO"}, {unix.IN_ISDIR, "ISDIR"},
+var maskBits = [change.NumKinds]uint32{
+	change.Create: unix.IN_CREATE, change.Modify: unix.IN_MODIFY, change.Attrib: unix.IN_ATTRIB,
+	change.CloseWrite: unix.IN_CLOSE_WRITE, change.MovedFrom: unix.IN_MOVED_FROM,
+	change.MovedTo: unix.IN_MOVED_TO, change.Delete: unix.IN_DELETE, change.IsDir: unix.IN_ISDIR,
 }
 
-func eventNames(mask uint32) string {
-	var out []string
-	for _, n := range maskNames {
-		if mask&n.bit != 0 {
-			out = append(out, n.name)
+// maskKinds is what an inotify event mask says, in the shared words.
+func maskKinds(mask uint32) change.Kinds {
+	var ks change.Kinds
+	for k, bit := range maskBits {
+		if mask&bit != 0 {
+			ks |= change.Of(change.Kind(k))
 		}
 	}
-	return strings.Join(out, ",")
+	return ks
 }

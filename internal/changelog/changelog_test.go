@@ -7,13 +7,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirrorfs/mirrorfs/internal/change"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
 var when = time.Date(2024, 12, 7, 10, 9, 8, 0, time.Local)
 
 func TestFormatLines(t *testing.T) {
-	s := mirror.Shipped{Path: "d/a.txt", Changes: mirror.ChangeCreate | mirror.ChangeModify, Last: when, Time: when.Add(time.Minute), Batch: 7}
+	s := mirror.Shipped{Path: "d/a.txt", Changes: change.Of(change.Create, change.CloseWrite), Last: when, Time: when.Add(time.Minute), Batch: 7}
 	tests := []struct {
 		format, timefmt string
 		s               mirror.Shipped
@@ -27,8 +28,8 @@ func TestFormatLines(t *testing.T) {
 			"At 10:09 on 2024-12-07, file /data/d/a.txt was backed up via rsync"},
 		{"%T %w%f event: %;e", "%F %H:%M", s, "2024-12-07 10:09 /data/d/a.txt event: MODIFY;CLOSE_WRITE;CLOSE;CREATE"},
 		{"%S %R %B %p", "%F %T", s, "2024-12-07 10:10:08 ok 7 d/a.txt"},
-		{"%w|%f|%e", "%s", mirror.Shipped{Path: ".", Changes: mirror.ChangeAttrib | mirror.ChangeDir}, "/data/||ATTRIB,ISDIR"},
-		{"%f %e", "", mirror.Shipped{Path: "x", Changes: mirror.ChangeMovedTo | mirror.ChangeDir}, "x MOVED_TO,ISDIR"},
+		{"%w|%f|%e", "%s", mirror.Shipped{Path: ".", Changes: change.Of(change.Attrib, change.IsDir)}, "/data/||ATTRIB,ISDIR"},
+		{"%f %e", "", mirror.Shipped{Path: "x", Changes: change.Of(change.MovedTo, change.IsDir)}, "x MOVED_TO,ISDIR"},
 		{"%T %%", "%y%m%d", s, "241207 %"},
 	}
 	for _, tc := range tests {
@@ -71,10 +72,10 @@ func TestLoggerSelectsEvents(t *testing.T) {
 		t.Fatal(err)
 	}
 	l.Shipped([]mirror.Shipped{
-		{Path: "new", Changes: mirror.ChangeCreate},
-		{Path: "chmodded", Changes: mirror.ChangeAttrib},
-		{Path: "moved", Changes: mirror.ChangeMovedTo},
-		{Path: "failed", Changes: mirror.ChangeCreate, Err: "permission denied", Attempts: 1},
+		{Path: "new", Changes: change.Of(change.Create)},
+		{Path: "chmodded", Changes: change.Of(change.Attrib)},
+		{Path: "moved", Changes: change.Of(change.MovedTo)},
+		{Path: "failed", Changes: change.Of(change.Create), Err: "permission denied", Attempts: 1},
 	})
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -83,7 +84,41 @@ func TestLoggerSelectsEvents(t *testing.T) {
 	if want := "new CREATE\nmoved MOVED_TO\n"; string(got) != want {
 		t.Errorf("change log:\n%s\nwant:\n%s", got, want)
 	}
-	if !strings.Contains(Names(mirror.ChangeDelete|mirror.ChangeDir, ","), "DELETE,ISDIR") {
+	if !strings.Contains(Names(change.Of(change.Delete, change.IsDir), ","), "DELETE,ISDIR") {
 		t.Errorf("Names: want DELETE,ISDIR")
+	}
+}
+
+func TestParseEvents(t *testing.T) {
+	written := change.Of(change.Modify, change.CloseWrite)
+	tests := []struct {
+		in   string
+		want change.Kinds
+	}{
+		{"", AllEvents},
+		{"create", change.Of(change.Create)},
+		{"modify", written},
+		{"close_write", written},
+		{"CLOSE", written},
+		{"moved_to, moved_from", change.Of(change.MovedTo, change.MovedFrom)},
+		{"move,delete", change.Of(change.MovedTo, change.MovedFrom, change.Delete)},
+		{"attrib", change.Of(change.Attrib)},
+		{"all_events", AllEvents},
+	}
+	for _, tc := range tests {
+		if got, err := ParseEvents(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseEvents(%q) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	if _, err := ParseEvents("isdir"); err == nil {
+		t.Error("ParseEvents(isdir) accepted")
+	}
+	if AllEvents.Has(change.IsDir) {
+		t.Error("AllEvents selects ISDIR on its own")
+	}
+	for _, k := range []change.Kinds{change.Of(change.Modify), change.Of(change.CloseWrite)} {
+		if got := Names(k, ","); got != "MODIFY,CLOSE_WRITE,CLOSE" {
+			t.Errorf("Names(%v) = %q", k, got)
+		}
 	}
 }

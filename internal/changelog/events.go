@@ -4,31 +4,22 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/mirrorfs/mirrorfs/mirror"
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
-// Events selects which shipped changes are logged (--events).
-type Events mirror.Change
-
-// AllEvents logs every change.
-const AllEvents = Events(mirror.ChangeCreate | mirror.ChangeModify | mirror.ChangeAttrib |
-	mirror.ChangeDelete | mirror.ChangeMovedFrom | mirror.ChangeMovedTo)
-
-// eventNames are inotifywait's -e names that mean a change mirrorfs sees.
 // mirrorfs learns of writes when the file is closed (or periodically for a
 // long-open writer), so modify, close_write and close mean the same here.
-var eventNames = map[string]mirror.Change{
-	"create":      mirror.ChangeCreate,
-	"delete":      mirror.ChangeDelete,
-	"modify":      mirror.ChangeModify,
-	"close_write": mirror.ChangeModify,
-	"close":       mirror.ChangeModify,
-	"attrib":      mirror.ChangeAttrib,
-	"moved_to":    mirror.ChangeMovedTo,
-	"moved_from":  mirror.ChangeMovedFrom,
-	"move":        mirror.ChangeMovedTo | mirror.ChangeMovedFrom,
-	"all_events":  mirror.Change(AllEvents),
-	"all":         mirror.Change(AllEvents),
+var written = change.Of(change.Modify, change.CloseWrite)
+
+// AllEvents logs every change.
+var AllEvents = change.Of(change.Create, change.Delete, change.Attrib, change.MovedFrom, change.MovedTo) | written
+
+// eventAliases are inotifywait's -e names that are no kind of their own.
+var eventAliases = map[string]change.Kinds{
+	"close":      written,
+	"move":       change.Of(change.MovedTo, change.MovedFrom),
+	"all_events": AllEvents,
+	"all":        AllEvents,
 }
 
 // notChanges are inotify events that are no change to the data.
@@ -39,20 +30,25 @@ var notChanges = map[string]bool{
 
 // ParseEvents parses a comma-separated list like inotifywait's -e
 // ("create,delete,moved_to,close_write,attrib"); "" selects all.
-func ParseEvents(s string) (Events, error) {
+func ParseEvents(s string) (change.Kinds, error) {
 	if strings.TrimSpace(s) == "" {
 		return AllEvents, nil
 	}
-	var ev Events
+	var ev change.Kinds
 	for _, name := range strings.Split(s, ",") {
 		name = strings.ToLower(strings.TrimSpace(name))
 		if name == "" {
 			continue
 		}
-		c, ok := eventNames[name]
+		k, ok := change.ParseKind(name)
 		switch {
-		case ok:
-			ev |= Events(c)
+		case ok && k != change.IsDir:
+			ev |= change.Of(k)
+			if written.Has(k) {
+				ev |= written
+			}
+		case eventAliases[name] != 0:
+			ev |= eventAliases[name]
 		case notChanges[name]:
 			return 0, fmt.Errorf("event %q is not a change to the data: mirrorfs logs changes only (create, delete, modify, close_write, attrib, moved_to, moved_from, move)", name)
 		default:
@@ -62,24 +58,24 @@ func ParseEvents(s string) (Events, error) {
 	return ev, nil
 }
 
-// Names renders a change in inotifywait's words and order, e.g.
-// "CLOSE_WRITE,CLOSE" or "CREATE,ISDIR".
-func Names(c mirror.Change, sep string) string {
+// Names renders kinds in inotifywait's words and order, e.g.
+// "MODIFY,CLOSE_WRITE,CLOSE" for a write or "CREATE,ISDIR".
+func Names(c change.Kinds, sep string) string {
 	var out []string
-	add := func(bit mirror.Change, names ...string) {
-		if c&bit != 0 {
+	add := func(set change.Kinds, names ...string) {
+		if c&set != 0 {
 			out = append(out, names...)
 		}
 	}
-	add(mirror.ChangeModify, "MODIFY")
-	add(mirror.ChangeAttrib, "ATTRIB")
-	add(mirror.ChangeModify, "CLOSE_WRITE", "CLOSE")
-	add(mirror.ChangeMovedFrom, "MOVED_FROM")
-	add(mirror.ChangeMovedTo, "MOVED_TO")
-	add(mirror.ChangeCreate, "CREATE")
-	add(mirror.ChangeDelete, "DELETE")
+	add(written, change.Modify.String())
+	add(change.Of(change.Attrib), change.Attrib.String())
+	add(written, change.CloseWrite.String(), "CLOSE")
+	add(change.Of(change.MovedFrom), change.MovedFrom.String())
+	add(change.Of(change.MovedTo), change.MovedTo.String())
+	add(change.Of(change.Create), change.Create.String())
+	add(change.Of(change.Delete), change.Delete.String())
 	if len(out) > 0 {
-		add(mirror.ChangeDir, "ISDIR")
+		add(change.Of(change.IsDir), change.IsDir.String())
 	}
 	return strings.Join(out, sep)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/mirrorfs/mirrorfs/internal/change"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
@@ -32,7 +33,7 @@ type Logger struct {
 	opts   Options
 	format Format
 	tf     TimeFmt
-	events Events
+	events change.Kinds
 	log    *slog.Logger
 
 	mu      sync.Mutex
@@ -92,7 +93,7 @@ func (l *Logger) Shipped(list []mirror.Shipped) {
 	var b strings.Builder
 	var lines []string
 	for _, s := range list {
-		if mirror.Change(l.events)&s.Changes == 0 {
+		if l.events&s.Changes == 0 {
 			continue
 		}
 		if s.Err != "" && (!l.format.HasResult() || s.Attempts > 1) {

@@ -1,5 +1,6 @@
-// Package stats counts the changes of a mount in inotify's vocabulary, as
-// inotifywatch does: per event type in total, and for the busiest paths.
+// Package stats counts the changes of a mount in inotify's vocabulary
+// (change.Kind), as inotifywatch does: per event type in total, and for
+// the busiest paths.
 // Add runs on the FUSE hot path, so totals are atomic counters and the
 // per-path counts a bounded space-saving summary (Metwally et al.): a fixed
 // number of slots, the least counted one recycled for a new path.
@@ -10,37 +11,37 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
-// Kind is an inotify event type.
-type Kind uint8
+// NumKinds is how many kinds have a column: every kind before ISDIR,
+// which only qualifies the others.
+const NumKinds = int(change.IsDir)
 
-const (
-	Create Kind = iota
-	Modify
-	Attrib
-	CloseWrite
-	MovedFrom
-	MovedTo
-	Delete
-	NumKinds
-)
+// kindNames are the columns' names, lowercase as inotifywatch prints them.
+var kindNames = func() (n [NumKinds]string) {
+	for k := range n {
+		n[k] = strings.ToLower(change.Kind(k).String())
+	}
+	return n
+}()
 
-var kindNames = [NumKinds]string{"create", "modify", "attrib", "close_write", "moved_from", "moved_to", "delete"}
-
-func (k Kind) String() string { return kindNames[k] }
-
-// Kinds lists every kind in table order.
-func Kinds() []Kind {
-	out := make([]Kind, NumKinds)
+// Kinds lists every counted kind in table order.
+func Kinds() []change.Kind {
+	out := make([]change.Kind, NumKinds)
 	for i := range out {
-		out[i] = Kind(i)
+		out[i] = change.Kind(i)
 	}
 	return out
 }
+
+// Name is k's column name, e.g. close_write.
+func Name(k change.Kind) string { return kindNames[k] }
 
 // Counts holds one count per kind; in JSON an object keyed by kind name.
 type Counts [NumKinds]uint64
@@ -93,8 +94,28 @@ func New(slots int) *Counter {
 	return &Counter{since: time.Now(), top: summary{slots: slots, byPath: make(map[string]*slot, slots)}}
 }
 
+var _ change.Reporter = (*Counter)(nil)
+
+// Report counts what inotify would report for ch, the old name of a move
+// first.
+func (c *Counter) Report(ch change.Change) {
+	pk, fk := ch.Kinds()
+	if ch.From != "" {
+		c.addKinds(ch.From, fk)
+	}
+	c.addKinds(ch.Path, pk)
+}
+
+func (c *Counter) addKinds(path string, ks change.Kinds) {
+	for k := change.Kind(0); int(k) < NumKinds; k++ {
+		if ks.Has(k) {
+			c.Add(path, k)
+		}
+	}
+}
+
 // Add counts one event of kind k on path.
-func (c *Counter) Add(path string, k Kind) {
+func (c *Counter) Add(path string, k change.Kind) {
 	c.totals[k].Add(1)
 	c.mu.Lock()
 	c.top.add(path, k)
@@ -162,7 +183,7 @@ type summary struct {
 	heap   []*slot
 }
 
-func (s *summary) add(path string, k Kind) {
+func (s *summary) add(path string, k change.Kind) {
 	if sl := s.byPath[path]; sl != nil {
 		sl.count++
 		sl.kinds[k]++

@@ -1,4 +1,8 @@
-package fs
+// Package change is the one vocabulary of changes, from the FUSE layer
+// that sees them to the engine that ships them, the statistics, the change
+// log and the audit: the operations (Op, Change) and inotify's view of
+// them (Kind, Kinds).
+package change
 
 // Op is a mutating filesystem operation seen by the FUSE layer.
 type Op uint8
@@ -35,7 +39,8 @@ func (o Op) String() string {
 }
 
 // Change is one mutation, reported after it succeeded on the backing
-// directory. Paths are relative to the root; the root itself is ".".
+// directory. Paths are relative to the root, "." for the root itself, and
+// may hold any byte but NUL.
 type Change struct {
 	Op   Op
 	Path string
