@@ -21,6 +21,7 @@ type argMode uint8
 
 const (
 	modeList          argMode = iota // listed paths, -d semantics
+	modeListNew                      // listed paths the destination never had: --whole-file
 	modeListInplace                  // listed multi-linked files, updated in place
 	modeListRecursive                // listed directories with -r --delete
 	modeFull                         // the whole tree (initial sync)
@@ -65,6 +66,10 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 	switch mode {
 	case modeList:
 		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force")
+	case modeListNew:
+		// No basis on the receiver, or only a partial one from an earlier
+		// run: a delta pass would read it and send the data anyway.
+		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "--whole-file")
 	case modeListInplace:
 		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "--inplace")
 	case modeListRecursive:

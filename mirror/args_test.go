@@ -21,6 +21,8 @@ func TestRsyncArgs(t *testing.T) {
 	}{
 		{"daemon list", Config{Dest: daemon, PasswordFile: "/etc/pw", Timeout: 30 * time.Second, ConTimeout: 10 * time.Second}, modeList,
 			cat(base, list, []string{"--timeout=30", "--contimeout=10", "--sockopts=TCP_NODELAY", "--password-file=/etc/pw", "/proc/self/fd/3/", "rsync://u@h:8730/m/p/"})},
+		{"local list of new files", Config{Dest: local, Timeout: 30 * time.Second}, modeListNew,
+			cat(base, list, []string{"--whole-file", "--timeout=30", "/proc/self/fd/3/", "/mnt/copy/"})},
 		{"daemon recursive with options", Config{Dest: daemon, Xattrs: true, ACLs: true, Compress: true, NumericIDs: true, Timeout: 1500 * time.Millisecond, ConTimeout: time.Second}, modeListRecursive,
 			cat(base, []string{"-X", "-A", "--numeric-ids", "-z"}, list, []string{"-r", "--delete", "--no-inc-recursive", "--timeout=2", "--contimeout=1", "--sockopts=TCP_NODELAY", "/proc/self/fd/3/", "rsync://u@h:8730/m/p/"})},
 		{"local full", Config{Dest: local, Compress: true, PasswordFile: "/etc/pw", Timeout: 30 * time.Second}, modeFull,
@@ -69,5 +71,24 @@ func TestBackoff(t *testing.T) {
 	}
 	if !slices.Equal(got, want) {
 		t.Errorf("backoff = %v, want %v", got, want)
+	}
+}
+
+func TestRunAllNew(t *testing.T) {
+	born, old := &entry{path: "a", born: true}, &entry{path: "b"}
+	tests := []struct {
+		name string
+		r    run
+		want bool
+	}{
+		{"all born", run{entries: []*entry{born}}, true},
+		{"one on the destination", run{entries: []*entry{born, old}}, false},
+		{"with pulled names of linked files", run{entries: []*entry{born}, pulled: map[string]*entry{"c": born}}, false},
+		{"empty", run{}, false},
+	}
+	for _, tt := range tests {
+		if got := tt.r.allNew(); got != tt.want {
+			t.Errorf("%s: allNew = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }

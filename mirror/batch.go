@@ -161,3 +161,14 @@ func split(members []*entry) (a, b []*entry) {
 	}
 	return a, b
 }
+
+// allNew reports whether every entry of the run was created since it was
+// last shipped: the destination has never had any of them.
+func (r *run) allNew() bool {
+	for _, e := range r.entries {
+		if !e.born {
+			return false
+		}
+	}
+	return len(r.entries) > 0 && len(r.pulled) == 0
+}

@@ -52,6 +52,8 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			mode = modeListRecursive
 		case r.inplace:
 			mode = modeListInplace
+		case r.allNew():
+			mode = modeListNew
 		}
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
 		res := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, mode), listInput(r.list), e.cfg.stallAfter(mode))
