@@ -20,6 +20,7 @@ type Config struct {
 	ConTimeout   time.Duration // rsync --contimeout
 
 	InitialSync bool
+	LeadingEdge bool
 	AllowOther  bool
 	Xattrs      bool
 	ACLs        bool
@@ -66,6 +67,7 @@ func Defaults() Config {
 		MaxPending:   m.MaxPending,
 		FlushTimeout: 5 * time.Minute,
 		InitialSync:  true,
+		LeadingEdge:  m.LeadingEdge,
 		LogLevel:     "info",
 		StateDir:     DefaultStateDir,
 		Format:       changelog.DefaultFormat,

@@ -13,7 +13,7 @@ func (c Config) Engine() (mirror.Config, error) {
 	}
 	m := mirror.DefaultConfig()
 	m.Dest, m.PasswordFile, m.RsyncPath = dest, c.PasswordFile, c.Rsync
-	m.Delay, m.MaxDelay, m.InitialSync = c.Delay, c.MaxDelay, c.InitialSync
+	m.Delay, m.MaxDelay, m.InitialSync, m.LeadingEdge = c.Delay, c.MaxDelay, c.InitialSync, c.LeadingEdge
 	m.Xattrs, m.ACLs, m.Compress, m.NumericIDs = c.Xattrs, c.ACLs, c.Compress, c.NumericIDs
 	m.Timeout, m.ConTimeout = c.Timeout, c.ConTimeout
 	m.ReconcileInterval, m.MaxPending = c.ReconcileInterval, c.MaxPending

@@ -69,6 +69,8 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.Delay }},
 	{Key: Key{Name: "max-delay", Kind: KindDuration, Usage: "ship a path that keeps changing at the latest after this long (more than 0, at least delay)"},
 		field: func(c *Config) any { return &c.MaxDelay }},
+	{Key: Key{Name: "leading-edge", Kind: KindBool, Negatable: true, Usage: "ship the first change after delay without any at once; the ones right after it wait out delay as usual"},
+		field: func(c *Config) any { return &c.LeadingEdge }},
 	{Key: Key{Name: "flush-timeout", Kind: KindDuration, Usage: "how long unmount waits for pending changes to be shipped"},
 		field: func(c *Config) any { return &c.FlushTimeout }},
 	{Key: Key{Name: "initial-sync", Kind: KindBool, Negatable: true, Usage: "sync the whole tree once at mount time"},

@@ -19,6 +19,9 @@ type Config struct {
 	Delay        time.Duration // per-path quiet period before shipping; 0: ship at once
 	MaxDelay     time.Duration // longest wait of a change before its batch starts; > 0, >= Delay
 	InitialSync  bool          // full reconciling sync when Run starts
+	// LeadingEdge ships the first change after Delay without any at once,
+	// instead of waiting out the debounce.
+	LeadingEdge bool
 	// StateDir holds the journal of changes not yet on the destination;
 	// "" runs without one (a crash then loses the queue).
 	StateDir          string
@@ -60,15 +63,16 @@ type Config struct {
 // values that mean nothing instead of replacing them.
 func DefaultConfig() Config {
 	return Config{
-		RsyncPath:  "rsync",
-		Delay:      200 * time.Millisecond,
-		MaxDelay:   2 * time.Second,
-		Timeout:    30 * time.Second,
-		ConTimeout: 10 * time.Second,
-		RetryMin:   time.Second,
-		RetryMax:   30 * time.Second,
-		MaxBatch:   50000,
-		MaxPending: DefaultMaxPending,
+		RsyncPath:   "rsync",
+		Delay:       200 * time.Millisecond,
+		MaxDelay:    2 * time.Second,
+		Timeout:     30 * time.Second,
+		ConTimeout:  10 * time.Second,
+		RetryMin:    time.Second,
+		RetryMax:    30 * time.Second,
+		MaxBatch:    50000,
+		MaxPending:  DefaultMaxPending,
+		LeadingEdge: true,
 	}
 }
 

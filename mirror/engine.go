@@ -73,7 +73,9 @@ func New(cfg Config) (*Engine, error) {
 		state:   StateIdle,
 	}
 	e.q.limit = cfg.MaxPending
-	e.q.quiet = cfg.Delay
+	if cfg.LeadingEdge {
+		e.q.quiet = cfg.Delay
+	}
 	e.initial.Enabled = cfg.InitialSync
 	if cfg.InitialSync {
 		e.state = StateInitialSync

@@ -183,7 +183,9 @@ func (q *queue) add(c change.Change, seq uint64, now time.Time) (ms [2]mark) {
 	if e.path == c.Path {
 		e.writing = c.Writing
 	}
-	if lead && !e.lead {
+	// A new or renamed directory does not lead: whatever fills it comes
+	// right after, and copying it half full would race with that.
+	if lead && !e.lead && !e.recursive {
 		e.lead = true
 		q.leads = append(q.leads, e)
 	}

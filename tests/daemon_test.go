@@ -38,7 +38,7 @@ func TestDaemonShutdownFlushesQueue(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			m := fstabSetup(t, false)
-			fstab := writeFstab(t, fstabEntry{Route: viaMountFuse3, Source: m.Mnt, Mnt: m.Mnt, Options: m.options("delay=30m,max-delay=30m")})
+			fstab := writeFstab(t, fstabEntry{Route: viaMountFuse3, Source: m.Mnt, Mnt: m.Mnt, Options: m.options("delay=30m,max-delay=30m,no-leading-edge")})
 			m.mount(t, fstab)
 			m.waitInitialSync(t)
 

@@ -49,7 +49,7 @@ func TestFaultJournalNoSpace(t *testing.T) {
 	state := "--state-dir=" + stateFS
 
 	// Nothing ships before the kill: the journal holds all 300 changes.
-	m := mountMirror(t, mountOptions{Args: []string{state, "--no-initial-sync", "--delay", "30s", "--max-delay", "60s"}})
+	m := mountMirror(t, mountOptions{Args: []string{state, "--no-initial-sync", "--delay", "30s", "--max-delay", "60s", "--no-leading-edge"}})
 	lazyUnmountCleanup(t, m.Mnt)
 	const n = 300
 	for i := range n {
