@@ -43,8 +43,20 @@ type Options struct {
 	Debug                                      bool
 	Logger                                     *slog.Logger
 
-	noPassthrough bool // tests: exercise the Read/Write fallback
+	noPassthrough bool      // tests: exercise the Read/Write fallback
+	slow          slowFlags // TestFastpath: measure without these optimisations
 }
+
+// slowFlags turn optimisations off, so that TestFastpath can measure each
+// against the same code without it.
+type slowFlags uint
+
+const (
+	// slowKillpriv: do not negotiate FUSE_HANDLE_KILLPRIV_V2.
+	slowKillpriv slowFlags = 1 << iota
+
+	slowAll = ^slowFlags(0)
+)
 
 // Mount is a mounted filesystem.
 type Mount struct {
@@ -112,6 +124,13 @@ func New(opts Options) (*Mount, error) {
 		EnableLocks: true,
 		Debug:       opts.Debug,
 		Logger:      goLog,
+	}
+	if opts.slow&slowKillpriv == 0 {
+		// The kernel stops asking for security.capability before every
+		// write (it caches the negative answer as S_NOSEC until the
+		// next attribute refresh) and leaves clearing setuid/setgid to
+		// us: see killPrivs.
+		mopts.ExtraCapabilities |= fuse.CAP_HANDLE_KILLPRIV_V2
 	}
 	if opts.noPassthrough {
 		mopts.DisabledCapabilities = fuse.CAP_PASSTHROUGH
