@@ -6,7 +6,9 @@
 // directory below that descriptor (openat2 with RESOLVE_BENEATH and
 // RESOLVE_NO_SYMLINKS, in chunks below PATH_MAX) and calls the *at system
 // call on (parent, name). This lets the filesystem be mounted over its own
-// backing directory and serve paths longer than PATH_MAX.
+// backing directory and serve paths longer than PATH_MAX. The descriptors
+// of recently used directories stay open (dirCache, bounded): they follow
+// the directory's inode across renames, as the node does.
 //
 // Reads and writes go through go-fuse's LoopbackFile, which hands the
 // backing descriptor to the kernel (FUSE passthrough) where the kernel

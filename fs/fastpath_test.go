@@ -102,8 +102,9 @@ func TestFastpath(t *testing.T) {
 // fastpathVariants are the mirrorfs configurations TestFastpath can
 // compare; "base" turns every optimisation of the fastpath issue off.
 var fastpathVariants = map[string]func(*Options){
-	"mirrorfs": func(*Options) {},
-	"base":     func(o *Options) { o.slow = slowAll },
+	"mirrorfs":    func(*Options) {},
+	"base":        func(o *Options) { o.slow = slowAll },
+	"no-dircache": func(o *Options) { o.slow = slowDirCache },
 }
 
 func fastpathMount(t *testing.T, v, backing, mnt string) (string, func()) {

@@ -54,6 +54,8 @@ type slowFlags uint
 const (
 	// slowKillpriv: do not negotiate FUSE_HANDLE_KILLPRIV_V2.
 	slowKillpriv slowFlags = 1 << iota
+	// slowDirCache: resolve directories from the root on every operation.
+	slowDirCache
 
 	slowAll = ^slowFlags(0)
 )
@@ -99,6 +101,9 @@ func New(opts Options) (*Mount, error) {
 		rep:     opts.Reporter,
 		log:     logger,
 		writers: newWriterSet(),
+	}
+	if opts.slow&slowDirCache == 0 {
+		r.dirs = newDirCache(dirCacheSize)
 	}
 	rootAttr := r.stableAttr(&st, btime)
 	fsName := opts.FsName
@@ -197,6 +202,9 @@ func dupDir(f *os.File) (int, error) {
 func (m *Mount) finish() {
 	m.closeOnce.Do(func() {
 		m.stop()
+		if m.root.dirs != nil {
+			m.root.dirs.clear()
+		}
 		unix.Close(m.fd)
 		close(m.done)
 	})

@@ -44,7 +44,7 @@ func (n *node) withTarget(f gofs.FileHandle, fn func(target) syscall.Errno) sysc
 	if fh, ok := f.(*file); ok {
 		return fn(target{fd: fh.fd})
 	}
-	d, name, _, errno := n.at()
+	d, name, errno := n.at()
 	if errno == syscall.ENOENT {
 		return n.anyHandle(func(fd int) syscall.Errno { return fn(target{fd: fd}) })
 	}
