@@ -43,8 +43,22 @@ type Options struct {
 	Debug                                      bool
 	Logger                                     *slog.Logger
 
-	noPassthrough bool // tests: exercise the Read/Write fallback
+	noPassthrough bool      // tests: exercise the Read/Write fallback
+	slow          slowFlags // TestFastpath: measure without these optimisations
 }
+
+// slowFlags turn optimisations off, so that TestFastpath can measure each
+// against the same code without it.
+type slowFlags uint
+
+const (
+	// slowKillpriv: do not negotiate FUSE_HANDLE_KILLPRIV_V2.
+	slowKillpriv slowFlags = 1 << iota
+	// slowDirCache: resolve directories from the root on every operation.
+	slowDirCache
+
+	slowAll = ^slowFlags(0)
+)
 
 // Mount is a mounted filesystem.
 type Mount struct {
@@ -88,6 +102,9 @@ func New(opts Options) (*Mount, error) {
 		log:     logger,
 		writers: newWriterSet(),
 	}
+	if opts.slow&slowDirCache == 0 {
+		r.dirs = newDirCache(dirCacheSize)
+	}
 	rootAttr := r.stableAttr(&st, btime)
 	fsName := opts.FsName
 	if fsName == "" {
@@ -112,6 +129,13 @@ func New(opts Options) (*Mount, error) {
 		EnableLocks: true,
 		Debug:       opts.Debug,
 		Logger:      goLog,
+	}
+	if opts.slow&slowKillpriv == 0 {
+		// The kernel stops asking for security.capability before every
+		// write (it caches the negative answer as S_NOSEC until the
+		// next attribute refresh) and leaves clearing setuid/setgid to
+		// us: see killPrivs.
+		mopts.ExtraCapabilities |= fuse.CAP_HANDLE_KILLPRIV_V2
 	}
 	if opts.noPassthrough {
 		mopts.DisabledCapabilities = fuse.CAP_PASSTHROUGH
@@ -178,6 +202,9 @@ func dupDir(f *os.File) (int, error) {
 func (m *Mount) finish() {
 	m.closeOnce.Do(func() {
 		m.stop()
+		if m.root.dirs != nil {
+			m.root.dirs.clear()
+		}
 		unix.Close(m.fd)
 		close(m.done)
 	})

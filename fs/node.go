@@ -21,6 +21,8 @@ type node struct {
 
 	mu sync.Mutex
 	ws writeState // guarded by mu
+
+	dent *dirEntry // cached descriptor of a directory; guarded by r.dirs.mu
 }
 
 var (
@@ -30,6 +32,7 @@ var (
 	_ = (gofs.NodeStatfser)((*node)(nil))
 	_ = (gofs.NodeReadlinker)((*node)(nil))
 	_ = (gofs.NodeOpendirHandler)((*node)(nil))
+	_ = (gofs.NodeOnForgetter)((*node)(nil))
 )
 
 // relPath is the node's path below the root ("" for the root itself). It
@@ -50,19 +53,73 @@ func (n *node) relPath() (string, bool) {
 	return strings.Join(segs, "/"), true
 }
 
-// dir opens the node as a directory to operate on its entries.
+// dir opens the node as a directory to operate on its entries, and
+// returns its path for reports.
 func (n *node) dir() (dirRef, string, syscall.Errno) {
 	rel, ok := n.relPath()
 	if !ok {
 		return dirRef{}, "", syscall.ENOENT
 	}
+	d, errno := n.dirAt(rel)
+	return d, rel, errno
+}
+
+// dirFd is dir for callers that need no path: a cached descriptor spares
+// walking the tree too.
+func (n *node) dirFd() (dirRef, syscall.Errno) {
+	if n.IsRoot() {
+		return dirRef{fd: n.r.fd}, 0
+	}
+	if c := n.r.dirs; c != nil {
+		if d, ok := c.get(n); ok {
+			return d, 0
+		}
+	}
+	rel, ok := n.relPath()
+	if !ok {
+		return dirRef{}, syscall.ENOENT
+	}
+	return n.dirAt(rel)
+}
+
+// dirAt opens the node, found at rel, as a directory: from the cache, or
+// resolved below the root (and then cached).
+func (n *node) dirAt(rel string) (dirRef, syscall.Errno) {
+	if rel == "" {
+		return dirRef{fd: n.r.fd}, 0
+	}
+	c := n.r.dirs
+	if c != nil {
+		if d, ok := c.get(n); ok {
+			return d, 0
+		}
+	}
 	d, err := openDir(n.r.fd, rel)
-	return d, rel, gofs.ToErrno(err)
+	if err != nil {
+		return dirRef{}, gofs.ToErrno(err)
+	}
+	if c != nil && d.owned {
+		return c.put(n, d.fd), 0
+	}
+	return d, 0
 }
 
 // at locates the node as (parent directory, name); for the root the name
 // is "" and the directory is the root itself.
-func (n *node) at() (dirRef, string, string, syscall.Errno) {
+func (n *node) at() (dirRef, string, syscall.Errno) {
+	if n.IsRoot() {
+		return dirRef{fd: n.r.fd}, "", 0
+	}
+	name, parent := n.Parent()
+	if parent == nil {
+		return dirRef{}, "", syscall.ENOENT
+	}
+	d, errno := parent.Operations().(*node).dirFd()
+	return d, name, errno
+}
+
+// atRel is at plus the node's path, for reports.
+func (n *node) atRel() (dirRef, string, string, syscall.Errno) {
 	rel, ok := n.relPath()
 	if !ok {
 		return dirRef{}, "", "", syscall.ENOENT
@@ -71,8 +128,19 @@ func (n *node) at() (dirRef, string, string, syscall.Errno) {
 		return dirRef{fd: n.r.fd}, "", "", 0
 	}
 	dir, name := splitPath(rel)
-	d, err := openDir(n.r.fd, dir)
-	return d, name, rel, gofs.ToErrno(err)
+	_, parent := n.Parent()
+	if parent == nil {
+		return dirRef{}, "", "", syscall.ENOENT
+	}
+	d, errno := parent.Operations().(*node).dirAt(dir)
+	return d, name, rel, errno
+}
+
+// OnForget drops the node's cached directory descriptor.
+func (n *node) OnForget() {
+	if n.r.dirs != nil {
+		n.r.dirs.forget(n)
+	}
 }
 
 func (n *node) isDir() bool { return n.StableAttr().Mode == syscall.S_IFDIR }
@@ -83,7 +151,7 @@ func (n *node) newChild(ctx context.Context, st *syscall.Stat_t, btime syscall.T
 }
 
 func (n *node) Lookup(ctx context.Context, name string, out *fuse.EntryOut) (*gofs.Inode, syscall.Errno) {
-	d, _, errno := n.dir()
+	d, errno := n.dirFd()
 	if errno != 0 {
 		return nil, errno
 	}
@@ -101,7 +169,7 @@ func (n *node) Getattr(ctx context.Context, f gofs.FileHandle, out *fuse.AttrOut
 	if fh, ok := f.(gofs.FileGetattrer); ok {
 		return fh.Getattr(ctx, out)
 	}
-	d, name, _, errno := n.at()
+	d, name, errno := n.at()
 	if errno != 0 {
 		return errno
 	}
@@ -118,7 +186,7 @@ func (n *node) Statx(ctx context.Context, f gofs.FileHandle, flags, mask uint32,
 	if fh, ok := f.(gofs.FileStatxer); ok {
 		return fh.Statx(ctx, flags, mask, out)
 	}
-	d, name, _, errno := n.at()
+	d, name, errno := n.at()
 	if errno != 0 {
 		return errno
 	}
@@ -145,7 +213,7 @@ func (n *node) Statfs(ctx context.Context, out *fuse.StatfsOut) syscall.Errno {
 }
 
 func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
-	d, name, _, errno := n.at()
+	d, name, errno := n.at()
 	if errno != 0 {
 		return nil, errno
 	}
@@ -163,7 +231,7 @@ func (n *node) Readlink(ctx context.Context) ([]byte, syscall.Errno) {
 }
 
 func (n *node) OpendirHandle(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
-	d, name, _, errno := n.at()
+	d, name, errno := n.at()
 	if errno != 0 {
 		return nil, 0, errno
 	}

@@ -2,6 +2,9 @@ package fs
 
 import (
 	"context"
+	"os"
+	"strconv"
+	"strings"
 	"syscall"
 
 	gofs "github.com/hanwen/go-fuse/v2/fs"
@@ -41,7 +44,7 @@ func (n *node) withTarget(f gofs.FileHandle, fn func(target) syscall.Errno) sysc
 	if fh, ok := f.(*file); ok {
 		return fn(target{fd: fh.fd})
 	}
-	d, name, _, errno := n.at()
+	d, name, errno := n.at()
 	if errno == syscall.ENOENT {
 		return n.anyHandle(func(fd int) syscall.Errno { return fn(target{fd: fd}) })
 	}
@@ -67,19 +70,33 @@ func (n *node) withReadTarget(fn func(target) syscall.Errno) syscall.Errno {
 
 func (n *node) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAttrIn, out *fuse.AttrOut) syscall.Errno {
 	var st syscall.Stat_t
+	kill := n.killRequested(in)
+	killed := false
 	errno := n.withTarget(f, func(t target) syscall.Errno {
 		if errno := n.setattr(t, in); errno != 0 {
 			return errno
 		}
-		_, err := statAt(t.fd, t.name, &st)
-		return gofs.ToErrno(err)
+		if _, err := statAt(t.fd, t.name, &st); err != nil {
+			return gofs.ToErrno(err)
+		}
+		if kill {
+			if mode, ok := killedMode(ctx, &st); ok {
+				if err := n.chmod(t, mode); err != nil {
+					return gofs.ToErrno(err)
+				}
+				killed = true
+				_, err := statAt(t.fd, t.name, &st)
+				return gofs.ToErrno(err)
+			}
+		}
+		return 0
 	})
 	if errno != 0 {
 		return errno
 	}
 	out.FromStat(&st)
 	const attrs = fuse.FATTR_MODE | fuse.FATTR_UID | fuse.FATTR_GID | fuse.FATTR_ATIME | fuse.FATTR_MTIME
-	if in.Valid&attrs != 0 {
+	if in.Valid&attrs != 0 || killed {
 		n.changed(change.OpSetattr)
 	}
 	if in.Valid&fuse.FATTR_SIZE != 0 {
@@ -87,6 +104,75 @@ func (n *node) Setattr(ctx context.Context, f gofs.FileHandle, in *fuse.SetAttrI
 		n.changed(change.OpTruncate)
 	}
 	return 0
+}
+
+// killRequested tells whether a SETATTR asks us to clear setuid/setgid,
+// the daemon's job under FUSE_HANDLE_KILLPRIV_V2 (kernel fs/fuse/dir.c):
+//
+//   - a truncate carrying FATTR_KILL_SUIDGID: the caller lacks
+//     CAP_FSETID (our own ftruncate, as root, would keep the bits);
+//   - a SETATTR with nothing to set on a regular file: what is left of the
+//     VFS's ATTR_KILL_SUID/ATTR_KILL_SGID once fuse_setattr stripped them,
+//     sent by file_remove_privs before a write by a caller without
+//     CAP_FSETID (passthrough or not: the daemon never sees those writes)
+//     and by chown(-1, -1).
+//
+// A chown carrying FATTR_KILL_SUIDGID needs nothing: our fchownat clears
+// the bits on the backing file itself. security.capability is removed by
+// the kernel (REMOVEXATTR) and by the backing filesystem on every write
+// and truncate.
+func (n *node) killRequested(in *fuse.SetAttrIn) bool {
+	if n.StableAttr().Mode != syscall.S_IFREG {
+		return false
+	}
+	if in.Valid&fuse.FATTR_KILL_SUIDGID != 0 && in.Valid&fuse.FATTR_SIZE != 0 {
+		return true
+	}
+	const ignored = fuse.FATTR_FH | fuse.FATTR_LOCKOWNER | fuse.FATTR_CTIME | fuse.FATTR_KILL_SUIDGID
+	return in.Valid&^ignored == 0
+}
+
+// killedMode is st's mode with setuid and setgid cleared as the VFS would
+// for a caller without CAP_FSETID (setattr_should_drop_suidgid): setuid
+// always, setgid when group-executable or the caller is not in the
+// file's group. ok is false when nothing changes.
+func killedMode(ctx context.Context, st *syscall.Stat_t) (mode uint32, ok bool) {
+	mode = st.Mode & 07777
+	if mode&syscall.S_ISUID != 0 {
+		mode &^= syscall.S_ISUID
+		ok = true
+	}
+	if mode&syscall.S_ISGID != 0 && (mode&syscall.S_IXGRP != 0 || !callerInGroup(ctx, st.Gid)) {
+		mode &^= syscall.S_ISGID
+		ok = true
+	}
+	return mode, ok
+}
+
+// callerInGroup: the caller's gid, its supplementary groups (from
+// /proc/PID/status) or root, which may keep a non-executable setgid bit.
+func callerInGroup(ctx context.Context, gid uint32) bool {
+	c, ok := fuse.FromContext(ctx)
+	if !ok {
+		return true
+	}
+	if c.Uid == 0 || c.Gid == gid {
+		return true
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(int(c.Pid)) + "/status")
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "Groups:"); ok {
+			for _, g := range strings.Fields(rest) {
+				if g == strconv.Itoa(int(gid)) {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 func (n *node) setattr(t target, in *fuse.SetAttrIn) syscall.Errno {

@@ -30,7 +30,7 @@ func procFd(fd int) string {
 
 func (n *node) Open(ctx context.Context, flags uint32) (gofs.FileHandle, uint32, syscall.Errno) {
 	fl := openFlags(flags) | unix.O_NOFOLLOW
-	d, name, _, errno := n.at()
+	d, name, errno := n.at()
 	var fd int
 	var err error
 	switch {
@@ -83,7 +83,7 @@ func (n *node) Create(ctx context.Context, name string, flags, mode uint32, out 
 // Tmpfile creates an unnamed file. Its node stays in no directory until
 // Link names it, using the open handle.
 func (n *node) Tmpfile(ctx context.Context, flags, mode uint32, out *fuse.EntryOut) (*gofs.Inode, gofs.FileHandle, uint32, syscall.Errno) {
-	d, _, errno := n.dir()
+	d, errno := n.dirFd()
 	if errno != 0 {
 		return nil, nil, 0, errno
 	}
@@ -176,7 +176,7 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 	defer d.close()
 
 	c := change.Change{Op: change.OpLink, Path: joinPath(rel, name)}
-	td, tname, trel, errno := tn.at()
+	td, tname, trel, errno := tn.atRel()
 	switch {
 	case errno == syscall.ENOENT:
 		errno = tn.anyHandle(func(fd int) syscall.Errno {

@@ -14,14 +14,20 @@ const chunkMax = 4000
 
 var noOpenat2 atomic.Bool // kernel older than 5.6
 
-// dirRef is a directory descriptor that may or may not be ours to close.
+// dirRef is a directory descriptor that may or may not be ours to close,
+// or a reference to one in the dirCache.
 type dirRef struct {
 	fd    int
 	owned bool
+	ent   *dirEntry
+	cache *dirCache
 }
 
 func (d dirRef) close() {
-	if d.owned {
+	switch {
+	case d.ent != nil:
+		d.cache.release(d.ent)
+	case d.owned:
 		unix.Close(d.fd)
 	}
 }

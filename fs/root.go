@@ -20,6 +20,7 @@ type root struct {
 	rep     change.Reporter
 	log     *slog.Logger
 	writers *writerSet
+	dirs    *dirCache // nil: resolve every directory from the root
 }
 
 func (r *root) report(c change.Change) {
