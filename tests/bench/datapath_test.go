@@ -375,6 +375,8 @@ func runDataPath(t *testing.T, k Knobs, res *results, base string) {
 		return
 	}
 	pllBin := buildPassthroughLL(t, base)
+	res.note("data-load-start", loadAvg())
+	defer func() { res.note("data-load-end", loadAvg()) }()
 	d := newDaemon(t)
 	for run := range k.Runs {
 		targets := dataTargetsFor(t, base, d, pllBin, run)
