@@ -3,7 +3,9 @@
 # and the demo call, when missing. Debian/Ubuntu as root: apt-get. Elsewhere:
 # says what to install.
 #
-# One line per program: "command package". internal/testkit's tool table
+# One line per program: "command package"; a command that is an absolute path
+# is a file the package installs (for a package with no program, such as
+# libfuse3-dev). internal/testkit's tool table
 # (testkit.Require) names the same programs; TestDepsScriptCoversTools keeps
 # the two in step.
 set -euo pipefail
@@ -30,12 +32,19 @@ tar             tar
 stress-ng       stress-ng
 sqlite3         sqlite3
 cp              coreutils
+cc              build-essential
+pkg-config      pkg-config
+/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c libfuse3-dev
 '
 
 need=()
 while read -r cmd pkg; do
 	[[ -n ${cmd:-} ]] || continue
-	command -v "$cmd" >/dev/null 2>&1 && continue
+	if [[ $cmd == /* ]]; then
+		[[ -e $cmd ]] && continue
+	else
+		command -v "$cmd" >/dev/null 2>&1 && continue
+	fi
 	[[ " ${need[*]} " == *" $pkg "* ]] || need+=("$pkg")
 done <<<"$tools"
 

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"sort"
 	"testing"
 
@@ -12,6 +13,9 @@ import (
 
 // Tools maps every program a test runs to the Debian package that provides
 // it. scripts/deps.sh installs the same list (TestDepsScriptCoversTools).
+// A key that is an absolute path names a file a package installs but that
+// is no program on PATH (a header-only -dev package's example source, say):
+// it is checked for existence.
 var Tools = map[string]string{
 	"rsync":           "rsync",
 	"fusermount3":     "fuse3",
@@ -34,7 +38,15 @@ var Tools = map[string]string{
 	"stress-ng":       "stress-ng",
 	"sqlite3":         "sqlite3",
 	"cp":              "coreutils",
+	// The benchmark builds libfuse's passthrough_ll, its C reference.
+	"cc":                "build-essential",
+	"pkg-config":        "pkg-config",
+	PassthroughLLSource: "libfuse3-dev",
 }
+
+// PassthroughLLSource is libfuse's low-level passthrough example as Debian's
+// libfuse3-dev ships it (with passthrough_helpers.h beside it).
+const PassthroughLLSource = "/usr/share/doc/libfuse3-dev/examples/passthrough_ll.c"
 
 // ToolNames is Tools' keys, sorted.
 func ToolNames() []string {
@@ -58,8 +70,8 @@ var conditions = map[string]prerequisite{
 
 // Require skips the test when a prerequisite is missing, or fails it when
 // CI=true: on CI a missing tool is a broken runner, not a reason to pass.
-// A name is "fuse" (/dev/fuse and fusermount3), "root", or a program from
-// Tools.
+// A name is "fuse" (/dev/fuse and fusermount3), "root", or a program (or
+// absolute file path) from Tools.
 func Require(t testing.TB, what ...string) {
 	t.Helper()
 	for _, w := range what {
@@ -87,12 +99,21 @@ func Require(t testing.TB, what ...string) {
 func RequireTool(t testing.TB, name string) string {
 	t.Helper()
 	Require(t, name)
+	if filepath.IsAbs(name) {
+		return name
+	}
 	p, _ := exec.LookPath(name)
 	return p
 }
 
 func checkBinary(name, pkg string) prerequisite {
 	return func() string {
+		if filepath.IsAbs(name) {
+			if _, err := os.Stat(name); err != nil {
+				return fmt.Sprintf("%s is missing: apt-get install -y %s (or run scripts/deps.sh)", name, pkg)
+			}
+			return ""
+		}
 		if _, err := exec.LookPath(name); err != nil {
 			return fmt.Sprintf("%s is not installed: apt-get install -y %s (or run scripts/deps.sh)", name, pkg)
 		}

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -90,5 +91,27 @@ func TestDepsScriptCoversTools(t *testing.T) {
 		if _, ok := Tools[name]; !ok {
 			t.Errorf("scripts/deps.sh installs %s, which testkit.Tools does not list", name)
 		}
+	}
+}
+
+// A Tools key that is an absolute path is a file, not a program: its
+// absence fails under CI=true naming the package that installs it.
+func TestRequireFileNamesPackage(t *testing.T) {
+	missing := filepath.Join(t.TempDir(), "no-such-example.c")
+	Tools[missing] = "some-dev-pkg"
+	defer delete(Tools, missing)
+	t.Setenv("CI", "true")
+	r := &recorder{TB: t}
+	Require(r, missing)
+	if !strings.Contains(r.fatal, "apt-get install -y some-dev-pkg") {
+		t.Errorf("missing file: fatal %q, want a failure naming some-dev-pkg", r.fatal)
+	}
+	if err := os.WriteFile(missing, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r = &recorder{TB: t}
+	Require(r, missing)
+	if r.fatal != "" || r.skip != "" {
+		t.Errorf("present file: fatal %q skip %q, want neither", r.fatal, r.skip)
 	}
 }

@@ -37,7 +37,7 @@ func TestSmoke(t *testing.T) {
 			}
 		}
 	}
-	for _, c := range dataCells("") {
+	for _, c := range dataCells(cellInputs{}) {
 		if k.want("data/"+c.name) && len(res.lookup("data/"+c.name, tMirrorfs).vals) != k.Runs {
 			t.Errorf("data/%s: no result for mirrorfs", c.name)
 		}

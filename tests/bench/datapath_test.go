@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -17,14 +18,18 @@ import (
 const (
 	tNative   = "native"
 	tLoopback = "go-fuse loopback"
-	tMirrorfs = "mirrorfs"
+	// tPassthroughLL is libfuse's passthrough_ll example (C, low-level API),
+	// built at the start of the run, run with its defaults (cache=auto, 1 s
+	// timeouts, no xattrs): the speed a C FUSE passthrough gets here.
+	tPassthroughLL = "passthrough_ll (C)"
+	tMirrorfs      = "mirrorfs"
 	// tCapture is mirrorfs with shipping held back (delay = max-delay =
 	// 1 h) until the cell is over: what capture and the journal cost the
 	// workload, without rsync competing for the CPU while it runs.
 	tCapture = "mirrorfs, shipping deferred"
 )
 
-var dataTargets = []string{tNative, tLoopback, tMirrorfs, tCapture}
+var dataTargets = []string{tNative, tLoopback, tPassthroughLL, tMirrorfs, tCapture}
 
 // dataCell is one data-path workload. run does the timed part in dir and
 // returns the measured value (seconds, or IOPS when iops is set).
@@ -36,6 +41,13 @@ type dataCell struct {
 	run   func(t testing.TB, k Knobs, dir string, q func()) float64
 }
 
+// cellInputs is what some cells need prepared before the run: the tarball
+// to untar and the offline module proxy to install from.
+type cellInputs struct {
+	tarball string
+	goProxy string // file:// URL of a module download cache holding every module of ../../go.mod
+}
+
 // A target is a directory the workloads run in, natively or through a mount.
 type target struct {
 	name    string
@@ -44,7 +56,8 @@ type target struct {
 	cleanup func()
 }
 
-func dataCells(tarball string) []dataCell {
+func dataCells(in cellInputs) []dataCell {
+	tarball := in.tarball
 	timed := func(f func()) float64 {
 		start := time.Now()
 		f()
@@ -66,6 +79,12 @@ func dataCells(tarball string) []dataCell {
 		{"fio", "fio-randwrite", "fio random 4 KiB writes (psync, buffered, end_fsync), IOPS", true, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
 			v := fioRandWrite(t, dir, k.Sizes.FioBytes)
 			os.Remove(filepath.Join(dir, "randwrite.0.0"))
+			return v
+		}},
+		{"append", "open-append-close", "open(O_APPEND), write 100 B, close, again and again on one file", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			path := filepath.Join(dir, "appended")
+			v := timed(func() { must(t, appendCycles(path, k.Sizes.Appends, 100)) })
+			must(t, os.Remove(path))
 			return v
 		}},
 		{"many", "create", "create files of 4 KiB", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
@@ -93,7 +112,84 @@ func dataCells(tarball string) []dataCell {
 		{"many", "rm-rf", "rm -rf of the created files", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
 			return timed(func() { mustRun(t, 10*time.Minute, "rm", "-rf", filepath.Join(dir, "many")) })
 		}},
+		{"pkg", "pkg-install", "package install: `go mod download` of mirrorfs's dependencies into a fresh module cache, from an offline file:// proxy", false, func(t testing.TB, k Knobs, dir string, _ func()) float64 {
+			return goModDownload(t, in.goProxy, filepath.Join(dir, "pkg"))
+		}},
 	}
+}
+
+// appendCycles opens path for appending, writes size bytes and closes it,
+// n times: a log written by short-lived processes.
+func appendCycles(path string, n, size int) error {
+	buf := block()[:size]
+	for range n {
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err != nil {
+			return err
+		}
+		if _, err := f.Write(buf); err != nil {
+			f.Close()
+			return err
+		}
+		if err := f.Close(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// goModProxy checks, offline (GOPROXY=off), that the host's module cache
+// holds every module mirrorfs's go.mod needs, and returns that cache's
+// download directory as a file:// proxy. The package-install cell installs
+// from it, so it runs without the network.
+func goModProxy(t testing.TB) string {
+	t.Helper()
+	cache := filepath.Clean(trimNL(mustRun(t, time.Minute, "go", "env", "GOMODCACHE")))
+	cmd := exec.Command("go", "mod", "download")
+	cmd.Dir = "../.."
+	cmd.Env = append(os.Environ(), "GOPROXY=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("the module cache %s lacks mirrorfs's dependencies (run go mod download once): %v\n%s", cache, err, out)
+	}
+	return "file://" + filepath.Join(cache, "cache", "download")
+}
+
+// goModDownload is a real package manager's install, offline: a copy of
+// mirrorfs's go.mod and go.sum in root/proj, then `go mod download` with
+// GOMODCACHE (and GOCACHE) in root, fetching from proxy. The go command
+// reads each module's .info, .mod and .zip, checks them against go.sum,
+// writes them to the download cache and extracts every file read-only,
+// under lock files: about 1,150 files, 1,270 entries, 31 MB. Timed: the
+// download alone; root is removed afterwards, untimed.
+func goModDownload(t testing.TB, proxy, root string) float64 {
+	t.Helper()
+	proj := filepath.Join(root, "proj")
+	must(t, os.MkdirAll(proj, 0o755))
+	for _, f := range []string{"go.mod", "go.sum"} {
+		b, err := os.ReadFile(filepath.Join("../..", f))
+		must(t, err)
+		must(t, os.WriteFile(filepath.Join(proj, f), b, 0o644))
+	}
+	cmd := exec.Command("go", "mod", "download")
+	cmd.Dir = proj
+	cmd.Env = append(os.Environ(), "GOPROXY="+proxy, "GOSUMDB=off", "GOFLAGS=-mod=mod", "GOTOOLCHAIN=local",
+		"GOWORK=off", "GOMODCACHE="+filepath.Join(root, "gomod"), "GOCACHE="+filepath.Join(root, "gocache"))
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	v := time.Since(start).Seconds()
+	if err != nil {
+		t.Fatalf("go mod download in %s: %v\n%s", proj, err, out)
+	}
+	// The extracted tree is read-only (0555 directories): make it writable
+	// again, as go clean -modcache does, before removing it.
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			os.Chmod(p, 0o755)
+		}
+		return nil
+	})
+	must(t, os.RemoveAll(root))
+	return v
 }
 
 func must(t testing.TB, err error) {
@@ -189,10 +285,30 @@ func makeTarball(t testing.TB) (string, int) {
 }
 
 // dataTargetsFor sets up the targets for one run below base.
-func dataTargetsFor(t testing.TB, base string, d *testkit.Daemon, run int) []target {
+func dataTargetsFor(t testing.TB, base string, d *testkit.Daemon, pllBin string, run int) []target {
 	t.Helper()
 	native := filepath.Join(base, fmt.Sprintf("native-%d", run))
 	must(t, os.MkdirAll(native, 0o755))
+
+	pllSrc := filepath.Join(base, fmt.Sprintf("pll-src-%d", run))
+	pllMp := filepath.Join(base, fmt.Sprintf("pll-mnt-%d", run))
+	must(t, os.MkdirAll(pllSrc, 0o755))
+	must(t, os.MkdirAll(pllMp, 0o755))
+	registerMount(pllMp)
+	pp := startProc(t, "passthrough_ll", filepath.Join(base, fmt.Sprintf("pll-%d.log", run)), nil, pllBin, "-f", "-o", "source="+pllSrc, pllMp)
+	stopPll := func() {
+		exec.Command("fusermount3", "-u", pllMp).Run()
+		select {
+		case <-pp.exited:
+		case <-time.After(10 * time.Second):
+		}
+		pp.kill(time.Second)
+		lazyUnmount(pllMp)
+	}
+	t.Cleanup(stopPll)
+	if ok, _ := pollFast(30*time.Second, func() (bool, string) { return mountType(pllMp) == "fuse.passthrough_ll", "" }); !ok {
+		t.Fatalf("passthrough_ll mount on %s not ready:\n%s", pllMp, pp.output())
+	}
 
 	loopSrc := filepath.Join(base, fmt.Sprintf("loop-src-%d", run))
 	loopMp := filepath.Join(base, fmt.Sprintf("loop-mnt-%d", run))
@@ -227,6 +343,7 @@ func dataTargetsFor(t testing.TB, base string, d *testkit.Daemon, run int) []tar
 	return []target{
 		{name: tNative, dir: native, settle: func() {}, cleanup: func() {}},
 		{name: tLoopback, dir: loopMp, settle: func() {}, cleanup: stopLoop},
+		{name: tPassthroughLL, dir: pllMp, settle: func() {}, cleanup: stopPll},
 		{name: tMirrorfs, dir: mfsDir, settle: func() { m.syncWait(t, 10*time.Minute) }, cleanup: func() { m.stop(t) }},
 		{name: tCapture, dir: capDir, settle: func() { c.syncWait(t, 10*time.Minute) }, cleanup: func() { c.stop(t) }},
 	}
@@ -236,17 +353,20 @@ func dataTargetsFor(t testing.TB, base string, d *testkit.Daemon, run int) []tar
 // targets are interleaved per cell so drift hits them alike.
 func runDataPath(t *testing.T, k Knobs, res *results, base string) {
 	groups := map[string]bool{}
-	for _, c := range dataCells("") {
+	for _, c := range dataCells(cellInputs{}) {
 		groups[c.group] = groups[c.group] || k.want("data/"+c.name)
 	}
 	var cells []dataCell
-	tarball := ""
+	var in cellInputs
 	if groups["git"] {
 		var nfiles int
-		tarball, nfiles = makeTarball(t)
+		in.tarball, nfiles = makeTarball(t)
 		res.note("tarfiles", fmt.Sprint(nfiles))
 	}
-	for _, c := range dataCells(tarball) {
+	if groups["pkg"] {
+		in.goProxy = goModProxy(t)
+	}
+	for _, c := range dataCells(in) {
 		if groups[c.group] {
 			cells = append(cells, c)
 		}
@@ -254,9 +374,12 @@ func runDataPath(t *testing.T, k Knobs, res *results, base string) {
 	if len(cells) == 0 {
 		return
 	}
+	pllBin := buildPassthroughLL(t, base)
+	res.note("data-load-start", loadAvg())
+	defer func() { res.note("data-load-end", loadAvg()) }()
 	d := newDaemon(t)
 	for run := range k.Runs {
-		targets := dataTargetsFor(t, base, d, run)
+		targets := dataTargetsFor(t, base, d, pllBin, run)
 		for _, c := range cells {
 			// Later cells use what earlier ones left (seq.bin, many/, src/):
 			// run a deselected prerequisite untimed.
@@ -282,6 +405,27 @@ func runDataPath(t *testing.T, k Knobs, res *results, base string) {
 			os.RemoveAll(tg.dir)
 		}
 	}
+}
+
+// buildPassthroughLL compiles libfuse's passthrough_ll example from
+// libfuse3-dev into dir, as its documentation says to, and returns the
+// binary. Neither the source nor the binary lives in the repository.
+func buildPassthroughLL(t testing.TB, dir string) string {
+	t.Helper()
+	testkit.Require(t, "cc", "pkg-config", testkit.PassthroughLLSource)
+	src := filepath.Join(dir, "passthrough_ll-src")
+	must(t, os.MkdirAll(src, 0o755))
+	for _, f := range []string{"passthrough_ll.c", "passthrough_helpers.h"} {
+		b, err := os.ReadFile(filepath.Join(filepath.Dir(testkit.PassthroughLLSource), f))
+		if err != nil {
+			t.Fatalf("%v (libfuse3-dev ships it: apt-get install -y libfuse3-dev)", err)
+		}
+		must(t, os.WriteFile(filepath.Join(src, f), b, 0o644))
+	}
+	flags := strings.Fields(mustRun(t, time.Minute, "pkg-config", "--cflags", "--libs", "fuse3"))
+	bin := filepath.Join(dir, "passthrough_ll")
+	mustRun(t, 5*time.Minute, append([]string{"cc", "-O2", "-o", bin, filepath.Join(src, "passthrough_ll.c")}, flags...)...)
+	return bin
 }
 
 func rotate(ts []target, n int) []target {

@@ -45,7 +45,7 @@ func buildAndRun(m *testing.M) int {
 // installs: under CI=true a missing one fails the run, elsewhere it skips.
 func ensureTools(t testing.TB) {
 	t.Helper()
-	testkit.Require(t, "root", "fuse", "rsync", "inotifywait", "lsyncd", "fio")
+	testkit.Require(t, "root", "fuse", "rsync", "inotifywait", "lsyncd", "fio", "cc", "pkg-config", testkit.PassthroughLLSource)
 }
 
 // newDaemon starts the loopback rsync daemon every tool ships to, with
