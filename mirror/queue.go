@@ -432,14 +432,30 @@ func (q *queue) take(now time.Time, p pick) []*entry {
 	}
 	for _, e := range out {
 		// A parent created implicitly on the destination is no longer unborn.
-		for a := e.path; a != "."; {
-			a = parent(a)
-			if pe := q.get(a); pe != nil {
-				pe.born = false
-			}
-		}
+		q.seenAbove(e.path)
 	}
 	return out
+}
+
+// seenAbove marks the pending entries of p's parents as no longer unborn.
+func (q *queue) seenAbove(p string) {
+	for a := p; a != "."; {
+		a = parent(a)
+		if pe := q.get(a); pe != nil {
+			pe.born = false
+		}
+	}
+}
+
+// shipping records that a run lists p without taking its entry (another
+// name of a linked file): the destination may have it from now on, so a
+// pending entry of p, or of a parent, is no longer unborn. Otherwise its
+// deletion would be dropped as that of a path never shipped.
+func (q *queue) shipping(p string) {
+	if e := q.get(p); e != nil {
+		e.born = false
+	}
+	q.seenAbove(p)
 }
 
 func (q *queue) toFlight(e *entry) {

@@ -480,3 +480,38 @@ func TestQueueNextReadySkipsWriters(t *testing.T) {
 		t.Errorf("next ready %v %v, want max delay after the first change (the writer holds it)", at, ok)
 	}
 }
+
+// A name a run lists without taking its entry (another name of a linked
+// file) may be on the destination from then on: deleting it, or the new
+// directory it is in, must ship.
+func TestQueueShippingEndsBorn(t *testing.T) {
+	tests := []struct {
+		name    string
+		changes []change.Change
+		shipped string
+		after   int // shipped once this many changes are in
+		want    []string
+	}{
+		{"a new name",
+			[]change.Change{{Op: change.OpLink, Path: "n1", From: "a"}, {Op: change.OpUnlink, Path: "n1"}},
+			"n1", 1, []string{"a", "n1"}},
+		{"a name in a new directory",
+			[]change.Change{{Op: change.OpMkdir, Path: "d", Dir: true}, {Op: change.OpLink, Path: "d/n1", From: "a"},
+				{Op: change.OpUnlink, Path: "d/n1"}, {Op: change.OpRmdir, Path: "d", Dir: true}},
+			"d/n1", 2, []string{"a", "d:r"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			q := newQueue()
+			for i, c := range tt.changes {
+				if i == tt.after {
+					q.shipping(tt.shipped)
+				}
+				q.add(c, uint64(i+1), t0)
+			}
+			if got := snapshot(q); !slices.Equal(got, tt.want) {
+				t.Errorf("queue %q, want %q: the deletion of a shipped name was dropped", got, tt.want)
+			}
+		})
+	}
+}

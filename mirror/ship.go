@@ -16,6 +16,13 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 		return
 	}
 	b.runs = separateLinked(b.runs, e.linkPlan(), e.linksBelow)
+	e.mu.Lock()
+	for i := range b.runs {
+		for p := range b.runs[i].pulled {
+			e.q.shipping(p)
+		}
+	}
+	e.mu.Unlock()
 	rootFailed := false
 	hasRoot := len(b.runs) > 0 && b.runs[len(b.runs)-1].root
 	e.mu.Lock()
