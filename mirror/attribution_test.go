@@ -26,13 +26,9 @@ func swapUnderRsync(t *testing.T, n int, linked bool, replace func(t *testing.T,
 	real := requireRsync(t)
 	dir := t.TempDir()
 	started := filepath.Join(dir, "started")
-	wrapper := filepath.Join(dir, "rsync-slow")
 	// The first list run goes slowly, so the swap lands between rsync's
 	// file list and its opening the last file; later runs go at full speed.
-	script := fmt.Sprintf("#!/bin/sh\nfor a; do case $a in --files-from=-) if [ ! -e %[1]q ]; then : > %[1]q; exec %[2]q --bwlimit=400 \"$@\"; fi;; esac; done\nexec %[2]q \"$@\"\n", started, real)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	wrapper := fakeRsync(t, fmt.Sprintf("for a; do case $a in --files-from=-) if [ ! -e %[1]q ]; then : > %[1]q; exec %[2]q --bwlimit=400 \"$@\"; fi;; esac; done\nexec %[2]q \"$@\"", started, real))
 	var mu sync.Mutex
 	failedFor := map[string]int{}
 	h := newHarness(t, dm.dest(), dm.module, false, func(c *Config) {

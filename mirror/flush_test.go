@@ -19,12 +19,8 @@ func TestFlushStopsARunningFullSync(t *testing.T) {
 	real := requireRsync(t)
 	dir := t.TempDir()
 	started := filepath.Join(dir, "full-started")
-	wrapper := filepath.Join(dir, "rsync-hangs-on-full")
 	// Whole-tree runs are the ones with --delete but no file list.
-	script := fmt.Sprintf("#!/bin/sh\ncase \" $* \" in *' --files-from=- '*|*' --mkpath '*) exec %[1]q \"$@\";; *' --delete '*) : > %[2]q; exec sleep 600;; esac\nexec %[1]q \"$@\"\n", real, started)
-	if err := os.WriteFile(wrapper, []byte(script), 0o755); err != nil {
-		t.Fatal(err)
-	}
+	wrapper := fakeRsync(t, fmt.Sprintf("case \" $* \" in *' --files-from=- '*|*' --mkpath '*) exec %[1]q \"$@\";; *' --delete '*) : > %[2]q; exec sleep 600;; esac\nexec %[1]q \"$@\"", real, started))
 	h := newHarness(t, dm.dest(), dm.module, true, func(c *Config) { c.PasswordFile, c.RsyncPath = pw, wrapper })
 	go h.eng.Reconcile(context.Background())
 	waitFor(t, "the full sync to start", func() bool { _, err := os.Stat(started); return err == nil })
