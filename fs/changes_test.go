@@ -1,7 +1,6 @@
 package fs
 
 import (
-	"github.com/mirrorfs/mirrorfs/internal/change"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // Helpers that act through the mount, failing the test on error.

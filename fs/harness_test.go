@@ -2,7 +2,6 @@ package fs
 
 import (
 	"bytes"
-	"github.com/mirrorfs/mirrorfs/internal/testkit"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mirrorfs/mirrorfs/internal/change"
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
 // recorder is a Reporter that keeps every change: as reported in raw,

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/mirrorfs/mirrorfs/internal/testkit"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/mirrorfs/mirrorfs/internal/change"
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
 // scenario exercises every kind of change and checks the destination

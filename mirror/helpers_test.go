@@ -1,9 +1,10 @@
 package mirror
 
 import (
-	"github.com/mirrorfs/mirrorfs/internal/testkit"
 	osexec "os/exec"
 	"testing"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
 // requireRsync fails under CI (never skips there) and skips elsewhere.

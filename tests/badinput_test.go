@@ -1,10 +1,7 @@
 package tests
 
 import (
-	"bytes"
-	"context"
 	"errors"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
@@ -27,35 +25,11 @@ const failTimeout = 30 * time.Second
 // failTimeout is killed and its mount removed.
 func runMountExpectingFailure(t *testing.T, env []string, mnt string, args ...string) (string, int) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), failTimeout)
-	defer cancel()
 	if len(args) > 0 && args[0] == "mount" {
 		// A mount that gets as far as the journal keeps it in the test's tree.
 		args = append([]string{"mount", "--state-dir", filepath.Join(t.TempDir(), "state")}, args[1:]...)
 	}
-	cmd := exec.CommandContext(ctx, mirrorfsBin, args...)
-	cmd.Env = env
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	err := cmd.Run()
-	if ctx.Err() != nil {
-		if mnt != "" {
-			exec.Command("fusermount3", "-u", "-z", mnt).Run()
-		}
-		t.Fatalf("mirrorfs %s was still running after %v; it should have failed at start.\nstderr: %s",
-			quoteArgs(args), failTimeout, stderr.String())
-	}
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("running mirrorfs: %v", err)
-	}
-	code := 0
-	if ee != nil {
-		code = ee.ExitCode()
-	}
-	return stderr.String(), code
+	return runMountWithin(t, env, mnt, failTimeout, args...)
 }
 
 // checkOneLineError asserts the error contract: one line on stderr starting

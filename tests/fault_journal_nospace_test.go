@@ -169,7 +169,9 @@ func runMountWithin(t *testing.T, env []string, mnt string, d time.Duration, arg
 	cmd.Stderr = &stderr
 	err := cmd.Run()
 	if ctx.Err() != nil {
-		exec.Command("fusermount3", "-u", "-z", mnt).Run()
+		if mnt != "" {
+			exec.Command("fusermount3", "-u", "-z", mnt).Run()
+		}
 		t.Fatalf("mirrorfs %s was still running after %v; it should have failed at start.\nstderr: %s", quoteArgs(args), d, stderr.String())
 	}
 	var ee *exec.ExitError

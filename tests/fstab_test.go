@@ -2,7 +2,6 @@ package tests
 
 import (
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"path/filepath"
 	"strings"
@@ -10,6 +9,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 

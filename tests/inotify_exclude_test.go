@@ -2,12 +2,13 @@ package tests
 
 import (
 	"errors"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 // TestInotifyExclude: --exclude/--excludei keep matching paths off the

@@ -2,12 +2,12 @@ package tests
 
 import (
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 

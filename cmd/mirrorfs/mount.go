@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
-	"github.com/mirrorfs/mirrorfs/internal/rsyncproc"
 	"log/slog"
 	"os"
 	"time"
@@ -16,6 +14,8 @@ import (
 	"github.com/mirrorfs/mirrorfs/config"
 	"github.com/mirrorfs/mirrorfs/fs"
 	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/internal/rsyncproc"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
