@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
@@ -124,4 +126,25 @@ func TestUnmountDuringBurst(t *testing.T) {
 		t.Errorf("mirrorfs mount exited %d after a clean unmount", ec)
 	}
 	testkit.AssertTreesEqual(t, src, m.Daemon.Dir, testkit.CompareOptions{})
+}
+
+// TestSignalsFlushAndUnmount: SIGINT (Ctrl-C), SIGTERM and SIGHUP (the
+// terminal closed) each ship what is queued, unmount and exit 0.
+func TestSignalsFlushAndUnmount(t *testing.T) {
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			m := mountMirror(t, mountOptions{Args: []string{"--delay", "10s", "--max-delay", "20s", "--no-leading-edge"}})
+			write(t, filepath.Join(m.Mnt, "queued"), "shipped by the flush")
+			must(t, m.cmd.Process.Signal(sig))
+			if code := m.Wait(t); code != exitcode.OK {
+				t.Fatalf("after %v: exit %d, want %d\n%s", sig, code, exitcode.OK, m.logText())
+			}
+			if fstype, _ := mountType(m.Mnt); fstype != "" {
+				t.Fatalf("after %v: %s still mounted (%s)", sig, m.Mnt, fstype)
+			}
+			if got := readFile(t, filepath.Join(m.Daemon.Dir, "queued")); got != "shipped by the flush" {
+				t.Errorf("after %v the module has %q", sig, got)
+			}
+		})
+	}
 }

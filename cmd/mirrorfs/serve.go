@@ -36,7 +36,9 @@ func (in *instance) serve() error {
 	go func() { in.mount.Wait(); close(mountGone) }()
 
 	sigs := make(chan os.Signal, 2)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	// SIGHUP too: a terminal that closes on a foreground mirrorfs (make
+	// run) must not leave a stale mount; there is nothing to reload.
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(sigs)
 
 	var reason string
