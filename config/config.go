@@ -12,6 +12,7 @@ type Config struct {
 	Source       string // backing directory; empty means the mountpoint itself (in-place)
 	Dest         string // rsync daemon destination
 	PasswordFile string // path handed to rsync --password-file, never read by us
+	Transport           // ssh and bwlimit (transport.go)
 
 	Delay        time.Duration // quiet time before a changed path is shipped
 	MaxDelay     time.Duration // longest a changed path waits while it keeps changing

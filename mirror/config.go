@@ -47,6 +47,18 @@ type Config struct {
 	// OnShipped, when set, receives the paths of every settled batch, from
 	// the goroutine that ships; it should return quickly.
 	OnShipped func([]Shipped)
+	// OnEvent, when set, receives batch, error, stuck, hold and barrier
+	// events (event.go), never with the engine's lock held; it must
+	// return quickly.
+	OnEvent func(Event)
+
+	// Name is the destination's short name (a config-file section); ""
+	// names it by Dest.String(). Logs, status, events and metrics use it.
+	Name string
+	// BackupDir, when set, is a directory inside the destination that
+	// keeps the versions rsync --backup moves aside. It is not part of the
+	// mirror: --delete runs, verify and reconcile leave it alone.
+	BackupDir string
 
 	// exactTimes adds --modify-window=-1 (rsync >= 3.2.0): without it rsync
 	// compares times in whole seconds and leaves a directory or symlink
@@ -55,6 +67,14 @@ type Config struct {
 	// mkpath (rsync >= 3.2.3) lets a renamed directory be pre-seeded from
 	// its old copy on the destination (reuse.go); without it, no pre-seed.
 	mkpath bool
+}
+
+// DestName is the destination's name for logs, status, events and metrics.
+func (c *Config) DestName() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.Dest.String()
 }
 
 // DefaultConfig holds the engine's defaults, the only copy of them:

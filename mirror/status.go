@@ -31,6 +31,28 @@ type Status struct {
 	Journal                 JournalStatus   `json:"journal"`
 	LinkedNames             int             `json:"linked_names"`     // names of multi-linked files the engine keeps together
 	LinkIndexReady          bool            `json:"link_index_ready"` // the start-up walk for linked names is done
+	Name                    string          `json:"name"`             // the destination's name (Config.DestName)
+	Held                    HeldStatus      `json:"held"`             // deletes held back by hold-deletes
+	Verify                  VerifyStatus    `json:"verify"`           // the last content comparison with the destination
+}
+
+// HeldStatus reports deletes that hold-deletes keeps from the destination
+// until `mirrorfs release`.
+type HeldStatus struct {
+	Count  int        `json:"count"`           // files whose delete is held
+	Paths  []string   `json:"paths,omitempty"` // the first of them, sorted
+	Since  *time.Time `json:"since,omitempty"`
+	Reason string     `json:"reason,omitempty"`
+}
+
+// VerifyStatus reports `mirrorfs verify` and verify-interval.
+type VerifyStatus struct {
+	Running     bool       `json:"running"`
+	Last        *time.Time `json:"last,omitempty"` // when the last verify ended
+	Differences int        `json:"differences"`    // found by the last verify
+	Paths       []string   `json:"paths,omitempty"`
+	Error       string     `json:"error,omitempty"`
+	Next        *time.Time `json:"next,omitempty"`
 }
 
 // Totals count since the engine started.

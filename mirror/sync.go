@@ -226,6 +226,7 @@ func (e *Engine) Status() Status {
 		Journal:             e.j.status(),
 		LinkedNames:         e.links.len(),
 		LinkIndexReady:      e.walk.done,
+		Name:                e.cfg.DestName(),
 	}
 	if e.recovery.Start == StartUnclean {
 		switch {
