@@ -81,7 +81,14 @@ type testMount struct {
 	mnt     string
 	m       *Mount
 	rec     *recorder
-	log     *bytes.Buffer // go-fuse debug output when opts.Debug
+	log     *lockedWriter // go-fuse debug output when opts.Debug
+}
+
+// debugLog is what go-fuse logged so far (opts.Debug).
+func (tm *testMount) debugLog() string {
+	tm.log.mu.Lock()
+	defer tm.log.mu.Unlock()
+	return tm.log.w.String()
 }
 
 // mountTest mounts a fresh backing directory with a recording Reporter.
@@ -93,7 +100,7 @@ func mountTest(t *testing.T, tweak func(*Options)) *testMount {
 		backing: filepath.Join(dir, "backing"),
 		mnt:     filepath.Join(dir, "mnt"),
 		rec:     &recorder{},
-		log:     &bytes.Buffer{},
+		log:     &lockedWriter{w: &bytes.Buffer{}},
 	}
 	for _, d := range []string{tm.backing, tm.mnt} {
 		if err := os.Mkdir(d, 0o755); err != nil {
@@ -109,7 +116,7 @@ func mountTest(t *testing.T, tweak func(*Options)) *testMount {
 		Backing:    b,
 		Mountpoint: tm.mnt,
 		Reporter:   tm.rec,
-		Logger:     slog.New(slog.NewTextHandler(&lockedWriter{w: tm.log}, &slog.HandlerOptions{Level: slog.LevelDebug})),
+		Logger:     slog.New(slog.NewTextHandler(tm.log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	if tweak != nil {
 		tweak(&opts)

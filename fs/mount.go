@@ -56,6 +56,8 @@ const (
 	slowKillpriv slowFlags = 1 << iota
 	// slowDirCache: resolve directories from the root on every operation.
 	slowDirCache
+	// slowSymlinks: no FUSE_CACHE_SYMLINKS, a READLINK per resolution.
+	slowSymlinks
 
 	slowAll = ^slowFlags(0)
 )
@@ -127,8 +129,12 @@ func New(opts Options) (*Mount, error) {
 		AllowOther:  opts.AllowOther,
 		DirectMount: r.isRoot,
 		EnableLocks: true,
-		Debug:       opts.Debug,
-		Logger:      goLog,
+		// A symlink's target never changes: replacing it makes a new
+		// inode, so the kernel may keep the target in its page cache
+		// instead of asking on every path walk through it.
+		EnableSymlinkCaching: opts.slow&slowSymlinks == 0,
+		Debug:                opts.Debug,
+		Logger:               goLog,
 	}
 	if opts.slow&slowKillpriv == 0 {
 		// The kernel stops asking for security.capability before every

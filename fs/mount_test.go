@@ -217,7 +217,7 @@ func TestPassthrough(t *testing.T) {
 		t.Fatalf("read back %d bytes, %v", len(b), err)
 	}
 	must(t, tm.m.Unmount())
-	log := tm.log.String()
+	log := tm.debugLog()
 	if !strings.Contains(log, "CREATE") {
 		t.Fatalf("no debug output? %.2000s", log)
 	}
@@ -241,7 +241,7 @@ func TestNoPassthrough(t *testing.T) {
 		t.Fatalf("read back %q, %v", b, err)
 	}
 	must(t, tm.m.Unmount())
-	if k := strings.Count(tm.log.String(), ": WRITE "); k == 0 {
+	if k := strings.Count(tm.debugLog(), ": WRITE "); k == 0 {
 		t.Errorf("no WRITE reached the daemon: passthrough was not disabled")
 	}
 	want := []change.Change{{Op: change.OpCreate, Path: "f"}, {Op: change.OpWrite, Path: "f"}}
