@@ -211,3 +211,56 @@ func (m *Mirror) statusTextPlain(t *testing.T) string {
 	}
 	return out
 }
+
+// TestMultiDestLegacyJournal: a journal of the one-destination layout
+// (directly in the mountpoint's state directory) is not lost. One
+// destination adopts it and ships what it holds without an initial sync;
+// with two, it is set aside and both run an initial sync, which ships it.
+func TestMultiDestLegacyJournal(t *testing.T) {
+	for _, two := range []bool{false, true} {
+		t.Run(fmt.Sprintf("two=%v", two), func(t *testing.T) {
+			requireE2E(t)
+			state := filepath.Join(t.TempDir(), "state")
+			first := testkit.StartDaemon(t, testkit.DaemonOptions{})
+			m := mountMirror(t, mountOptions{Daemon: first, Args: []string{"--state-dir", state, "--flush-timeout", "2s"}})
+			write(t, filepath.Join(m.Mnt, "shipped"), "s\n")
+			m.Sync(t)
+			first.Stop()
+			t.Cleanup(first.Start)
+			writeMany(t, m.Mnt, "owed", 10)
+			if out, code := m.Unmount(t); code != exitcode.Flush {
+				t.Fatalf("unmount with the daemon down: exit %d, want %d: %s", code, exitcode.Flush, out)
+			}
+			m.Wait(t)
+			// Turn the journal into the old layout.
+			dirs, _ := filepath.Glob(filepath.Join(state, "*", "dest-*"))
+			if len(dirs) != 1 {
+				t.Fatalf("want one destination journal directory, found %v", dirs)
+			}
+			must(t, os.Rename(filepath.Join(dirs[0], "journal"), filepath.Join(filepath.Dir(dirs[0]), "journal")))
+			must(t, os.RemoveAll(dirs[0]))
+			first.Start()
+
+			var r *Mirror
+			if two {
+				second := testkit.StartDaemon(t, testkit.DaemonOptions{})
+				r = mountTwo(t, first, second, m.Mnt, "--state-dir", state, "--no-initial-sync")
+				r.Sync(t)
+				testkit.AssertTreesEqual(t, r.Data(), second.Dir, testkit.CompareOptions{})
+				if log := r.logText(); !strings.Contains(log, "does not say which destination") {
+					t.Errorf("the log does not say why both destinations run an initial sync:\n%s", log)
+				}
+				if aside, _ := filepath.Glob(filepath.Join(state, "*", "journal.unadopted-*")); len(aside) != 1 {
+					t.Errorf("the old journal was not kept aside: %v", aside)
+				}
+			} else {
+				r = mountMirror(t, mountOptions{Daemon: first, Mnt: m.Mnt, Args: []string{"--state-dir", state, "--no-initial-sync"}})
+				r.Sync(t)
+				if rec := r.Status(t).recovery(); rec["replayed"].(float64) == 0 {
+					t.Errorf("the adopted journal replayed nothing: %v", rec)
+				}
+			}
+			testkit.AssertTreesEqual(t, r.Data(), first.Dir, testkit.CompareOptions{})
+		})
+	}
+}

@@ -8,12 +8,21 @@ import (
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
-// stateRank orders engine states from best to worst, for the aggregate.
+// stateRank orders engine states from best to worst, for the aggregate;
+// a state not listed ranks with shipping.
 var stateRank = map[string]int{
 	mirror.StateIdle:        0,
 	mirror.StateShipping:    1,
-	mirror.StateInitialSync: 2,
-	mirror.StateRetrying:    3,
+	mirror.StateReconcile:   2,
+	mirror.StateInitialSync: 3,
+	mirror.StateRetrying:    4,
+}
+
+func rank(state string) int {
+	if r, ok := stateRank[state]; ok {
+		return r
+	}
+	return stateRank[mirror.StateShipping]
 }
 
 // aggregateStatus is the top level of `status` for several destinations:
@@ -29,7 +38,7 @@ func aggregateStatus(sts []mirror.Status) mirror.Status {
 	lastOK, allOK := (*time.Time)(nil), true
 	for i, s := range sts {
 		names, dests = append(names, s.Name), append(dests, s.Dest)
-		if i == 0 || stateRank[s.State] > stateRank[a.State] {
+		if i == 0 || rank(s.State) > rank(a.State) {
 			a.State = s.State
 		}
 		a.Source = s.Source

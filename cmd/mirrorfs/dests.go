@@ -39,7 +39,7 @@ func newDestinations(cfg config.Config, log *slog.Logger) ([]*destination, error
 	for i, ecfg := range ecfgs {
 		d := &destination{name: ecfg.DestName(), dc: dcs[i], cfg: ecfg, log: log}
 		if len(ecfgs) > 1 {
-			d.log = log.With("dest", d.name)
+			d.log = log.With("destination", d.name) // rsync runs add "dest"
 		}
 		if pf := ecfg.PasswordFile; pf != "" {
 			if err := mirror.CheckPasswordFile(pf); err != nil {

@@ -99,7 +99,11 @@ func (in *instance) flushError(rep shutdownReport) error {
 	}
 	switch {
 	case len(unflushed) > 0:
-		return codef(exitcode.Flush, "destination(s) not flushed before exit: %s — %s; the other destinations are up to date", strings.Join(unflushed, "; "), in.nextMountShips())
+		ships := in.nextMountShips()
+		if len(unflushed) == 1 {
+			ships = strings.Replace(ships, "each one's", "its", 1)
+		}
+		return codef(exitcode.Flush, "destination(s) not flushed before exit: %s — %s; the other destinations are up to date", strings.Join(unflushed, "; "), ships)
 	case len(stuck) > 0:
 		return codef(exitcode.Sync, "%d path(s) could not be mirrored: %s (see the log)", len(rep.Stuck), strings.Join(stuck, "; "))
 	}

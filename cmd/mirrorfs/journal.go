@@ -39,6 +39,7 @@ func setupJournals(cfg config.Config, dests []*destination, log *slog.Logger) er
 			return err
 		}
 	}
+	noteUnusedJournals(dir, dests, log)
 	return adoptLegacyJournal(dir, dests, log)
 }
 

@@ -78,3 +78,25 @@ func legacyOwner(dir string, dests []*destination) *destination {
 	}
 	return nil
 }
+
+// noteUnusedJournals logs the journals of destinations this mount no
+// longer has: what they hold is not shipped anywhere, and not deleted.
+func noteUnusedJournals(dir string, dests []*destination, log *slog.Logger) {
+	inUse := map[string]bool{}
+	for _, d := range dests {
+		inUse[filepath.Base(d.cfg.StateDir)] = true
+	}
+	old, _ := filepath.Glob(filepath.Join(dir, "dest-*"))
+	for _, p := range old {
+		if inUse[filepath.Base(p)] {
+			continue
+		}
+		if st, err := os.Stat(filepath.Join(p, legacyJournal)); err != nil || st.Size() == 0 {
+			continue
+		}
+		named, _ := os.ReadFile(filepath.Join(p, "dest"))
+		first, _, _ := bytes.Cut(named, []byte("\n"))
+		log.Info("a journal of a destination this mount no longer has is kept, unshipped; delete it once that destination is gone for good",
+			"dir", p, "dest", string(first))
+	}
+}
