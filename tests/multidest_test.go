@@ -264,3 +264,29 @@ func TestMultiDestLegacyJournal(t *testing.T) {
 		})
 	}
 }
+
+// TestMultiDestUnreachableAtStart: a destination that is down when the
+// mount starts does not stop it; the other mirrors at once, the down one
+// catches up when it appears, and `sync --full --dest` reaches it alone.
+func TestMultiDestUnreachableAtStart(t *testing.T) {
+	requireE2E(t)
+	first := testkit.StartDaemon(t, testkit.DaemonOptions{})
+	second := testkit.StartDaemon(t, testkit.DaemonOptions{})
+	second.Stop()
+	t.Cleanup(second.Start)
+	m := mountTwo(t, first, second, "")
+	writeMany(t, m.Mnt, "early", 10)
+	m.syncDest(t, first.URL())
+	testkit.AssertTreesEqual(t, m.Data(), first.Dir, testkit.CompareOptions{})
+
+	second.Start()
+	m.syncDest(t, secondName)
+	testkit.AssertTreesEqual(t, m.Data(), second.Dir, testkit.CompareOptions{})
+	// A file put into the second module behind mirrorfs's back: only a
+	// full sync of that destination removes it.
+	write(t, filepath.Join(second.Dir, "extra"), "x\n")
+	if _, errOut, code := m.cli(t, "sync", "--full", "--wait", "--dest", secondName, "--timeout", syncTimeout.String(), m.Mnt); code != 0 {
+		t.Fatalf("sync --full --wait --dest %s: exit %d: %s", secondName, code, errOut)
+	}
+	testkit.AssertTreesEqual(t, m.Data(), second.Dir, testkit.CompareOptions{})
+}
