@@ -10,9 +10,12 @@ import (
 // Config is the complete set of options of one mirrorfs mount.
 type Config struct {
 	Source       string // backing directory; empty means the mountpoint itself (in-place)
-	Dest         string // rsync daemon destination
+	Dest         string // rsync daemon destination; with several, the first (Dests has them all)
 	PasswordFile string // path handed to rsync --password-file, never read by us
 	Transport           // ssh and bwlimit (transport.go)
+	// Dests are all destinations, each with its per-destination options
+	// (dests.go); the fields above are their top-level defaults.
+	Dests []DestConfig
 
 	Delay        time.Duration // quiet time before a changed path is shipped
 	MaxDelay     time.Duration // longest a changed path waits while it keeps changing

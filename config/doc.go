@@ -14,7 +14,10 @@
 //
 // No option repeats: the same option twice on the command line (flag, -o,
 // or one of each) or twice in the file is an error, never "the last one
-// wins". Validate then checks the result as a whole. Options
+// wins". The exception is dest: each one is a destination. The file may
+// also hold one [dest NAME] section per destination, with the options of
+// that destination alone (perDestKeys); the top-level values, from the
+// file or the command line, are their defaults (dests.go). Validate then checks the result as a whole. Options
 // that belong to mount(8) or systemd (_netdev, nofail, x-systemd.*, ...) are
 // accepted and ignored so an fstab line works unchanged; see IsMountOnlyOption.
 package config

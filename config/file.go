@@ -10,7 +10,9 @@ import (
 // per line; blank lines and lines starting with # or ; are ignored. A value
 // may be quoted with "..." or '...' to keep surrounding spaces; after the
 // closing quote only a comment may follow. Unquoted values are taken as is,
-// so a # inside them is part of the value. Errors carry FILE:LINE.
+// so a # inside them is part of the value. A "[dest NAME]" line starts the
+// section of one destination (sections.go): the options after it carry
+// Section NAME. Errors carry FILE:LINE.
 func ParseFile(path string) ([]Option, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -18,14 +20,34 @@ func ParseFile(path string) ([]Option, error) {
 	}
 	text := strings.TrimPrefix(string(data), "\ufeff")
 	var opts []Option
+	sections := map[string]string{} // name: origin of its header
+	section := ""
 	for n, line := range strings.Split(text, "\n") {
 		origin := fmt.Sprintf("%s:%d", path, n+1)
-		opt, ok, err := parseLine(strings.TrimSpace(strings.TrimSuffix(line, "\r")))
+		line = strings.TrimSpace(strings.TrimSuffix(line, "\r"))
+		if strings.HasPrefix(line, "[") {
+			name, err := parseSectionHeader(line)
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", origin, err)
+			}
+			if prev, dup := sections[name]; dup {
+				return nil, fmt.Errorf("%s: section [dest %s] %w (also at %s): give each destination one section and its own name", origin, name, ErrRepeated, prev)
+			}
+			sections[name] = origin
+			section = name
+			opts = append(opts, Option{Key: sectionKey, Value: name, HasValue: true, Origin: origin, Section: name})
+			continue
+		}
+		opt, ok, err := parseLine(line)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", origin, err)
 		}
 		if ok {
 			opt.Origin = origin
+			opt.Section = section
+			if section != "" && !perDestKeys[optionName(opt.Key)] {
+				return nil, fmt.Errorf("%s: option %q cannot be set for one destination (section [dest %s]): move it above the first section, where it applies to all; a section takes only %s", origin, opt.Key, section, perDestList())
+			}
 			opts = append(opts, opt)
 		}
 	}

@@ -42,7 +42,7 @@ func TestParseFile(t *testing.T) {
 		{"unknown key", "delay = 1s\n\ndelya = 2s\n", nil, `FILE:3: unknown option "delya": did you mean "delay"?`},
 		{"no equals", "delay 2s", nil, "FILE:1: \"delay 2s\" is not an option line"},
 		{"no key", " = 2s", nil, "FILE:1: \"= 2s\" has no option name"},
-		{"section", "[mirror]", nil, `FILE:1: unknown option "[mirror]"`},
+		{"section", "[mirror]\ndelay = 1s\n", nil, `FILE:1: "[mirror]" is not a known section`},
 		{"ro", "# x\nro", nil, `FILE:2: option "ro" refused`},
 		{"config inside config", "config = /x", nil, "FILE:1: option \"config\" cannot be used inside a config file"},
 		{"unterminated quote", "\n\ndest = \"abc", nil, "FILE:3: option \"dest\": unterminated"},

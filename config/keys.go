@@ -61,7 +61,7 @@ const configKey = "config"
 var keyTable = []keyDef{
 	{Key: Key{Name: "source", Kind: KindPath, Usage: "serve `DIR` at the mountpoint instead of mounting over the mountpoint's own contents"},
 		field: func(c *Config) any { return &c.Source }},
-	{Key: Key{Name: "dest", Kind: KindString, Usage: "rsync daemon destination, e.g. rsync://host/module/path or host::module/path (required)"},
+	{Key: Key{Name: "dest", Kind: KindString, Usage: "rsync daemon destination, e.g. rsync://host/module/path or host::module/path (required; repeat it to mirror to several destinations at once)"},
 		field: func(c *Config) any { return &c.Dest }},
 	{Key: Key{Name: "password-file", Kind: KindPath, Usage: "`FILE` holding the rsync daemon password (or set RSYNC_PASSWORD)"},
 		field: func(c *Config) any { return &c.PasswordFile }},

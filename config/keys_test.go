@@ -1,6 +1,7 @@
 package config
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -33,7 +34,7 @@ func TestKeysUniqueAndSettable(t *testing.T) {
 		if err := c.Set(k.Name, value); err != nil {
 			t.Errorf("Set(%q, %q): %v", k.Name, value, err)
 		}
-		if c == (Config{}) {
+		if reflect.DeepEqual(c, Config{}) {
 			t.Errorf("Set(%q, %q) changed nothing", k.Name, value)
 		}
 	}
@@ -55,7 +56,7 @@ func TestKeysDefaultsMatch(t *testing.T) {
 			t.Fatalf("Set(%q, %q): %v", k.Name, k.Default, err)
 		}
 	}
-	if c != Defaults() {
+	if !reflect.DeepEqual(c, Defaults()) {
 		t.Errorf("defaults from Keys() = %+v\nDefaults()         = %+v", c, Defaults())
 	}
 }
@@ -105,8 +106,8 @@ func TestSet(t *testing.T) {
 		{"password_file", "/x", nil, `did you mean "password-file"?`},
 		{"no-xatrs", "", nil, `did you mean "no-xattrs"?`},
 		{"no-delay", "", nil, "unknown option"},
-		{"nofail", "", func(c Config) bool { return c == Defaults() }, ""},
-		{"x-systemd.after", "network.target", func(c Config) bool { return c == Defaults() }, ""},
+		{"nofail", "", func(c Config) bool { return reflect.DeepEqual(c, Defaults()) }, ""},
+		{"x-systemd.after", "network.target", func(c Config) bool { return reflect.DeepEqual(c, Defaults()) }, ""},
 		{"ro", "", nil, `"ro" refused`},
 	}
 	for _, tt := range tests {

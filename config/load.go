@@ -12,8 +12,11 @@ type Sources struct {
 // Load is the one way every command builds its Config: Defaults() < config
 // file < command line (-o and flags). An option may appear once on the
 // command line and once in the file (the command line wins); the same
-// option twice in either is an error, as is a second config file. The
-// result is not yet validated: the CLI sets Mountpoint and calls Validate.
+// option twice in either is an error, as is a second config file. Only
+// dest repeats: each is one destination. A [dest NAME] section of the file
+// is one more; its values override the top-level ones for it alone
+// (Config.Dests). The result is not yet validated: the CLI sets
+// Mountpoint and calls Validate.
 func Load(s Sources) (Config, error) {
 	c := Defaults()
 	var line []Option
@@ -25,25 +28,33 @@ func Load(s Sources) (Config, error) {
 		line = append(line, opts...)
 	}
 	line = append(line, s.Flags...)
-	if err := checkRepeats(line); err != nil {
+	if err := checkRepeats(line, true); err != nil {
 		return c, err
 	}
+	var fileTop []Option
+	var secs []section
 	if file, ok := value(line, configKey); ok {
 		opts, err := ParseFile(file)
 		if err != nil {
 			return c, err
 		}
-		if err := checkRepeats(opts); err != nil {
+		fileTop, secs = splitSections(opts)
+		if err := checkRepeats(fileTop, true); err != nil {
 			return c, err
 		}
-		if err := c.Apply(opts); err != nil {
+		for _, s := range secs {
+			if err := checkRepeats(s.opts, false); err != nil {
+				return c, err
+			}
+		}
+		if err := c.Apply(fileTop); err != nil {
 			return c, err
 		}
 	}
 	if err := c.Apply(line); err != nil {
 		return c, err
 	}
-	return c, nil
+	return c, c.buildDests(line, fileTop, secs)
 }
 
 // value returns the value of key in opts, which hold it at most once.

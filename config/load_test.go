@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -18,7 +19,7 @@ func TestLoad(t *testing.T) {
 		src   Sources
 		check func(Config) bool
 	}{
-		{"defaults only", Sources{}, func(c Config) bool { return c == Defaults() }},
+		{"defaults only", Sources{}, func(c Config) bool { return reflect.DeepEqual(c, Defaults()) }},
 		{"file from -o, -o overrides the file", Sources{MountOptions: []string{"config=" + conf + ",delay=3s"}}, func(c Config) bool {
 			return c.Dest == "h::file" && c.Delay == 3*time.Second && c.MaxDelay == 10*time.Second && c.Xattrs && c.Timeout == 40*time.Second && c.ConfigFile == conf
 		}},
@@ -30,7 +31,7 @@ func TestLoad(t *testing.T) {
 		{"-o and flags, different keys", Sources{MountOptions: []string{"delay=2s"}, Flags: []Option{flagOpt("dest", "h::m")}},
 			func(c Config) bool { return c.Dest == "h::m" && c.Delay == 2*time.Second }},
 		{"delay=0 is itself", Sources{MountOptions: []string{"delay=0"}}, func(c Config) bool { return c.Delay == 0 }},
-		{"mount-only options may repeat", Sources{MountOptions: []string{"rw,_netdev,rw", "_netdev"}}, func(c Config) bool { return c == Defaults() }},
+		{"mount-only options may repeat", Sources{MountOptions: []string{"rw,_netdev,rw", "_netdev"}}, func(c Config) bool { return reflect.DeepEqual(c, Defaults()) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -50,7 +51,7 @@ func TestLoadErrors(t *testing.T) {
 	a := writeFile(t, "dest = h::a\n")
 	b := writeFile(t, "dest = h::b\n")
 	twice := writeFile(t, "delay = 1s\n# c\ndelay = 2s\n")
-	destTwice := writeFile(t, "dest = h::a\ndest = h::b\n")
+	destTwice := writeFile(t, "dest = h::a\ndest = h::a\n")
 	tests := []struct {
 		name     string
 		src      Sources
@@ -65,16 +66,15 @@ func TestLoadErrors(t *testing.T) {
 			"config file given twice (-o config=" + b + ", --config " + a + "): give one config file", true},
 		{"-o config twice", Sources{MountOptions: []string{"config=" + a, "config=" + b}}, "config file given twice (-o config=" + a + ", -o config=" + b + ")", true},
 		{"--config twice", Sources{Flags: []Option{flagOpt("config", a), flagOpt("config", b)}}, "config file given twice (--config " + a + ", --config " + b + ")", true},
-		{"--dest twice", Sources{Flags: []Option{flagOpt("dest", "h::a"), flagOpt("dest", "h::b")}},
-			`option "dest" given twice (--dest h::a, --dest h::b): several destinations are not supported yet; give one dest`, true},
-		{"-o dest and --dest", Sources{MountOptions: []string{"dest=h::a"}, Flags: []Option{flagOpt("dest", "h::b")}}, `option "dest" given twice (-o dest=h::a, --dest h::b)`, true},
+		{"the same --dest twice", Sources{Flags: []Option{flagOpt("dest", "h::a"), flagOpt("dest", "rsync://h/a")}},
+			`destination rsync://h/a given twice (--dest h::a, --dest rsync://h/a): give each destination once`, true},
 		{"-o delay twice", Sources{MountOptions: []string{"delay=1s,delay=2s"}}, `option "delay" given twice (-o delay=1s, -o delay=2s): give it once`, true},
 		{"-o delay and --delay", Sources{MountOptions: []string{"delay=1s"}, Flags: []Option{flagOpt("delay", "2s")}}, `option "delay" given twice (-o delay=1s, --delay 2s)`, true},
 		{"bool and its negation", Sources{MountOptions: []string{"xattrs", "no-xattrs"}}, `option "xattrs" given twice (-o xattrs, -o no-xattrs)`, true},
 		{"bool flag twice", Sources{Flags: []Option{flagOpt("xattrs", "true"), flagOpt("xattrs", "false")}}, `option "xattrs" given twice (--xattrs, --xattrs=false)`, true},
 		{"exclude twice", Sources{MountOptions: []string{`exclude=\.swp$`, "exclude=^tmp/"}}, `option "exclude" given twice (-o exclude=\.swp$, -o exclude=^tmp/): combine the patterns`, true},
 		{"delay twice in the file", Sources{Flags: []Option{flagOpt("config", twice)}}, twice + `:3: option "delay" given twice (also at ` + twice + `:1): keep one of the lines`, true},
-		{"dest twice in the file", Sources{Flags: []Option{flagOpt("config", destTwice)}}, destTwice + `:2: option "dest" given twice (also at ` + destTwice + `:1): several destinations`, true},
+		{"the same dest twice in the file", Sources{Flags: []Option{flagOpt("config", destTwice)}}, `destination h::a given twice (` + destTwice + `:1, ` + destTwice + `:2)`, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

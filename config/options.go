@@ -11,6 +11,7 @@ type Option struct {
 	Value    string
 	HasValue bool
 	Origin   string // "-o", "FILE:LINE" or "--flag", used to prefix errors
+	Section  string // the config file's [dest NAME] section it is in; "" at the top
 }
 
 // checkKey rejects what no source may carry: unknown keys and "ro".
@@ -113,7 +114,7 @@ func scanQuoted(s string, i int) (string, int, error) {
 // origin. Mount-only options are skipped.
 func (c *Config) Apply(opts []Option) error {
 	for _, o := range opts {
-		if IsMountOnlyOption(o.Key) {
+		if IsMountOnlyOption(o.Key) || o.Key == sectionKey {
 			continue
 		}
 		if err := c.set(o.Key, o.Value, o.HasValue); err != nil {

@@ -76,7 +76,7 @@ func TestApplyMountOptions(t *testing.T) {
 	}
 	want := Defaults()
 	want.Dest, want.Delay, want.InitialSync, want.Xattrs, want.ACLs = "h::m/a,b", 1e9, false, false, true
-	if c != want {
+	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got %+v\nwant %+v", c, want)
 	}
 }

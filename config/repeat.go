@@ -12,19 +12,20 @@ var ErrRepeated = errors.New("given twice")
 // repeatHints say what to do instead, where "give it once" is not enough.
 var repeatHints = map[string]string{
 	configKey:  "give one config file",
-	"dest":     "several destinations are not supported yet; give one dest",
+	"dest":     "a section is one destination; give each its own [dest NAME] section",
 	"exclude":  "combine the patterns into one regular expression, a|b",
 	"excludei": "combine the patterns into one regular expression, a|b",
 }
 
-// checkRepeats refuses an option given twice within one source. A boolean
-// and its no- form are the same option; mount-only options may repeat,
-// they mean nothing to mirrorfs.
-func checkRepeats(opts []Option) error {
+// checkRepeats refuses an option given twice within one source (the
+// command line, the file's top, one section). A boolean and its no- form
+// are the same option; mount-only options may repeat, they mean nothing
+// to mirrorfs; dest repeats at the top, one destination each (manyDests).
+func checkRepeats(opts []Option, manyDests bool) error {
 	first := map[string]Option{}
 	for _, o := range opts {
 		def, _ := lookup(o.Key)
-		if def == nil {
+		if def == nil || manyDests && def.Name == "dest" {
 			continue
 		}
 		prev, seen := first[def.Name]

@@ -19,8 +19,23 @@ func (c *Config) Validate() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
 
-	if strings.TrimSpace(c.Dest) == "" {
+	if len(c.Dests) == 0 && strings.TrimSpace(c.Dest) != "" {
+		c.Dests = []DestConfig{destOf(c, "", "dest")} // built by hand, not by Load
+	}
+	if len(c.Dests) == 0 {
 		add("no destination: set dest (e.g. -o dest=rsync://host/module/path, --dest, or dest = ... in the config file)")
+	}
+	for i := range c.Dests {
+		d := &c.Dests[i]
+		if strings.TrimSpace(d.Dest) == "" {
+			add("%s: empty destination (give host::module/path or rsync://host/module/path)", d.Origin)
+		}
+		if err := checkPasswordFile(&d.PasswordFile); err != nil {
+			if len(c.Dests) > 1 {
+				err = fmt.Errorf("destination %s: %w", d.DisplayName(), err)
+			}
+			errs = append(errs, err)
+		}
 	}
 	// max-delay=0 has no meaning of its own (the engine would wait 0, the
 	// FUSE layer would stop re-sending open files): refused, not guessed.
@@ -71,7 +86,7 @@ func (c *Config) Validate() error {
 		}
 		*p.path = abs
 	}
-	if err := c.checkPasswordFile(); err != nil {
+	if err := checkPasswordFile(&c.PasswordFile); err != nil && len(c.Dests) == 0 {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
@@ -80,8 +95,8 @@ func (c *Config) Validate() error {
 // checkPasswordFile catches a misused option; the file's own state (mode,
 // owner, content) is checked by mirror.CheckPasswordFile, with rsync's rules.
 // The value is never echoed when it may be the password itself.
-func (c *Config) checkPasswordFile() error {
-	p := c.PasswordFile
+func checkPasswordFile(pf *string) error {
+	p := *pf
 	if p == "" {
 		return nil
 	}
@@ -95,6 +110,6 @@ func (c *Config) checkPasswordFile() error {
 	if err != nil {
 		return fmt.Errorf("password-file %q: cannot make it absolute: %w (give an absolute path)", p, err)
 	}
-	c.PasswordFile = abs
+	*pf = abs
 	return nil
 }

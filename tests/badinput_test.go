@@ -102,12 +102,12 @@ func TestBadInput(t *testing.T) {
 		{"missing --source directory", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "--source", mnt + "/no-such-source", mnt}
 		}, []int{exitcode.Mount}, "no-such-source"},
-		{"--dest twice", func(mnt string) []string {
+		{"second --dest refused", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--dest", badModule, "--password-file", pass, mnt}
-		}, []int{exitcode.Usage}, "several destinations are not supported yet"},
-		{"-o dest and --dest", func(mnt string) []string {
-			return []string{"mount", "-o", "dest=" + d.URL(), "--dest", badModule, "--password-file", pass, mnt}
-		}, []int{exitcode.Usage}, `option "dest" given twice`},
+		}, []int{exitcode.Dest}, "destination " + badModule + ": "},
+		{"-o dest and --dest, the same destination", func(mnt string) []string {
+			return []string{"mount", "-o", "dest=" + d.URL(), "--dest", d.URL(), "--password-file", pass, mnt}
+		}, []int{exitcode.Usage}, `destination ` + d.URL() + ` given twice`},
 		{"-o delay twice", func(mnt string) []string {
 			return []string{"mount", "--dest", d.URL(), "--password-file", pass, "-o", "delay=1s,delay=2s", mnt}
 		}, []int{exitcode.Usage}, `option "delay" given twice (-o delay=1s, -o delay=2s)`},
@@ -123,8 +123,8 @@ func TestBadInput(t *testing.T) {
 			[]int{exitcode.Usage}, "config file given twice (-o config=" + confB + ", --config " + confA + ")"},
 		{"check: config file with delay twice", func(string) []string { return []string{"check", "--config", confTwice} },
 			[]int{exitcode.Usage}, confTwice + `:3: option "delay" given twice`},
-		{"check: --dest twice", func(string) []string { return []string{"check", "--dest", d.URL(), "--dest", badModule} },
-			[]int{exitcode.Usage}, "several destinations are not supported yet"},
+		{"check: the same --dest twice", func(string) []string { return []string{"check", "--dest", d.URL(), "--dest", d.URL()} },
+			[]int{exitcode.Usage}, "given twice"},
 		{"status of a plain directory", func(mnt string) []string { return []string{"status", "--json", mnt} }, []int{exitcode.NotRunning}, ""},
 		{"sync of a plain directory", func(mnt string) []string { return []string{"sync", "--wait", mnt} }, []int{exitcode.NotRunning}, ""},
 		{"unmount of a plain directory", func(mnt string) []string { return []string{"unmount", mnt} }, []int{exitcode.NotRunning}, ""},

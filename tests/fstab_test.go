@@ -129,8 +129,10 @@ func TestFstabErrors(t *testing.T) {
 			`has no module "nosuchmodule"`, false},
 		{"unknown option", "dest=" + d.URL() + ",password-file=" + d.PasswordFile + ",bogus=1," + log,
 			`mirrorfs: -o: unknown option "bogus"`, false},
-		{"dest twice", "dest=" + d.URL() + ",dest=" + noModule + ",password-file=" + d.PasswordFile + "," + log,
-			"several destinations are not supported yet", false},
+		{"second dest refused", "dest=" + d.URL() + ",dest=" + noModule + ",password-file=" + d.PasswordFile + "," + log,
+			`destination ` + noModule + `: `, false},
+		{"same dest twice", "dest=" + d.URL() + ",dest=" + d.URL() + ",password-file=" + d.PasswordFile + "," + log,
+			"given twice", false},
 		{"busy mountpoint", "dest=" + d.URL() + ",password-file=" + d.PasswordFile + "," + log,
 			"is already a FUSE mount", true},
 	}

@@ -6,22 +6,24 @@ import (
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
-// changeHooks are the inotifywait-style extras of a mount: the exclude
-// filter and the change log.
+// changeHooks are the inotifywait-style extras of a mount: the change
+// log (each destination has its own exclude filter).
 type changeHooks struct {
-	exclude *mirror.Exclude
-	clog    *changelog.Logger
+	clog *changelog.Logger
 }
 
-// setupChanges wires --exclude/--excludei and the change log into the
-// engine's configuration.
-func (in *instance) setupChanges(ecfg *mirror.Config) error {
+// setupChanges wires each destination's exclude and excludei, and the
+// change log, into the engines' configurations. The change log follows
+// the first destination: one line per change, as inotifywait writes.
+func (in *instance) setupChanges(dests []*destination) error {
 	in.changes = &changeHooks{}
-	x, err := mirror.NewExclude(nonEmpty(in.cfg.Exclude), nonEmpty(in.cfg.ExcludeI))
-	if err != nil {
-		return withCode(exitcode.Usage, err)
+	for _, d := range dests {
+		x, err := mirror.NewExclude(nonEmpty(d.dc.Exclude), nonEmpty(d.dc.ExcludeI))
+		if err != nil {
+			return withCode(exitcode.Usage, d.named(len(dests), err))
+		}
+		d.cfg.Exclude, d.exclude = x, x
 	}
-	ecfg.Exclude, in.changes.exclude = x, x
 	opts := changelog.Options{
 		File:    in.cfg.ChangelogFile,
 		Syslog:  in.cfg.ChangelogSyslog,
@@ -39,7 +41,7 @@ func (in *instance) setupChanges(ecfg *mirror.Config) error {
 		return withCode(exitcode.Usage, err)
 	}
 	in.changes.clog = l
-	ecfg.OnShipped = l.Shipped
+	dests[0].cfg.OnShipped = l.Shipped
 	return nil
 }
 

@@ -83,6 +83,7 @@ func syncCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "wait", Usage: "wait until every change made before this call is on the destination"},
 			&cli.BoolFlag{Name: "full", Usage: "run a full reconciling rsync of the whole tree"},
+			&cli.StringSliceFlag{Name: "dest", Usage: "only the destination named `NAME` (its config-file section, or its destination string); default: all"},
 			timeoutFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -90,7 +91,14 @@ func syncCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			resp, err := call(c, mp, control.Request{Cmd: "sync", Wait: c.Bool("wait"), Full: c.Bool("full")}, nil)
+			if len(c.StringSlice("dest")) > 1 {
+				return codef(exitcode.Usage, "option --dest given twice: sync takes one destination, or none for all (see `mirrorfs sync --help`)")
+			}
+			req := control.Request{Cmd: "sync", Wait: c.Bool("wait"), Full: c.Bool("full")}
+			if d := c.StringSlice("dest"); len(d) == 1 {
+				req.Dest = d[0]
+			}
+			resp, err := call(c, mp, req, nil)
 			if err != nil {
 				return err
 			}
@@ -109,6 +117,8 @@ func codeExit(code string) int {
 		return exitcode.Flush
 	case "stuck":
 		return exitcode.Sync
+	case codeUnknownDest:
+		return exitcode.Usage
 	}
 	return exitcode.Internal
 }

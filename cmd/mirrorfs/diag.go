@@ -40,10 +40,14 @@ func (in *instance) setupDiagnostics(source string) {
 	}
 }
 
-// reporter is what the FUSE layer reports to: the engine, plus statistics
-// and the audit.
+// reporter is what the FUSE layer reports to: every destination's
+// engine, plus statistics and the audit.
 func (in *instance) reporter() change.Reporter {
-	tee := teeReporter{reportFunc(in.engine.Add), in.diag.stats}
+	var tee teeReporter
+	for _, d := range in.dests {
+		tee = append(tee, reportFunc(d.engine.Add))
+	}
+	tee = append(tee, in.diag.stats)
 	if in.diag.audit != nil {
 		tee = append(tee, in.diag.audit)
 	}

@@ -16,7 +16,9 @@ import (
 
 var _ control.Handler = (*instance)(nil)
 
-// statusView is the status of one mount: the engine's plus the mount's own.
+// statusView is the status of one mount: the engines' plus the mount's
+// own. The embedded Status is the one destination's, or with several
+// their aggregate (aggregateStatus); Destinations always lists each.
 type statusView struct {
 	Mountpoint string    `json:"mountpoint"`
 	PID        int       `json:"pid"`
@@ -27,10 +29,19 @@ type statusView struct {
 	Exclude        []string `json:"exclude,omitempty"`
 	ExcludedEvents uint64   `json:"excluded_events"`
 	mirror.Status
-	Audit *audit.Status `json:"audit,omitempty"` // --inotify-audit
+	Destinations []destStatus  `json:"destinations"`
+	Audit        *audit.Status `json:"audit,omitempty"` // --inotify-audit
 	// Bypass: processes that held files under the directory when it was
 	// mounted over, found by the scan at mount time.
 	Bypass []doctor.Holder `json:"bypass,omitempty"`
+}
+
+// destStatus is one destination's engine status and its own options.
+type destStatus struct {
+	mirror.Status
+	PasswordFile   string   `json:"password_file,omitempty"` // a path, never the password
+	Exclude        []string `json:"exclude,omitempty"`
+	ExcludedEvents uint64   `json:"excluded_events"`
 }
 
 func (in *instance) Handle(ctx context.Context, req control.Request) (any, error) {
@@ -41,44 +52,15 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 	}
 	switch req.Cmd {
 	case "status":
-		return statusView{
-			Mountpoint:     in.cfg.Mountpoint,
-			PID:            os.Getpid(),
-			Version:        version,
-			Started:        in.started,
-			PasswordFile:   in.cfg.PasswordFile,
-			Exclude:        in.changes.exclude.Patterns(),
-			ExcludedEvents: in.engine.Excluded(),
-			Status:         in.engine.Status(),
-			Audit:          in.auditStatus(),
-			Bypass:         in.diag.bypass,
-		}, nil
+		return in.status(), nil
 	case "stats":
 		return in.diag.stats.Snapshot(statsTop), nil
 	case "sync":
-		if req.Full {
-			if !req.Wait {
-				go in.engine.Reconcile(context.Background())
-				return map[string]bool{"started": true}, nil
-			}
-			if err := in.engine.Reconcile(ctx); err != nil {
-				if ctx.Err() == nil {
-					err = control.WithCode("stuck", err)
-				}
-				return nil, err
-			}
-			return in.engine.Status().Reconcile, nil
+		ds, err := pick(in.dests, req.Dest)
+		if err != nil {
+			return nil, control.WithCode(codeUnknownDest, err)
 		}
-		if !req.Wait {
-			go in.engine.Sync(context.Background())
-			return map[string]bool{"started": true}, nil
-		}
-		res, err := in.engine.Sync(ctx)
-		var stuck *mirror.StuckError
-		if errors.As(err, &stuck) {
-			err = control.WithCode("stuck", err)
-		}
-		return res, err
+		return syncDests(ctx, ds, len(in.dests), req.Wait, req.Full)
 	case "unmount":
 		select {
 		case in.stop <- "mirrorfs unmount":
@@ -92,6 +74,88 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 		}
 	}
 	return nil, fmt.Errorf("unknown control command %q", req.Cmd)
+}
+
+// codeUnknownDest answers `sync --dest` with a name the mount does not have.
+const codeUnknownDest = "unknown_dest"
+
+func (in *instance) status() statusView {
+	v := statusView{
+		Mountpoint: in.cfg.Mountpoint,
+		PID:        os.Getpid(),
+		Version:    version,
+		Started:    in.started,
+		Audit:      in.auditStatus(),
+		Bypass:     in.diag.bypass,
+	}
+	sts := make([]mirror.Status, len(in.dests))
+	for i, d := range in.dests {
+		sts[i] = d.engine.Status()
+		v.Destinations = append(v.Destinations, destStatus{
+			Status:         sts[i],
+			PasswordFile:   d.cfg.PasswordFile,
+			Exclude:        d.exclude.Patterns(),
+			ExcludedEvents: d.engine.Excluded(),
+		})
+		v.ExcludedEvents += d.engine.Excluded()
+	}
+	v.Status = aggregateStatus(sts)
+	if len(in.dests) == 1 {
+		v.PasswordFile, v.Exclude = v.Destinations[0].PasswordFile, v.Destinations[0].Exclude
+	}
+	return v
+}
+
+// syncDests runs `sync` on each destination in ds at once; of n in all,
+// so errors name the destination when there are several.
+func syncDests(ctx context.Context, ds []*destination, n int, wait, full bool) (any, error) {
+	if !wait {
+		for _, d := range ds {
+			if full {
+				go d.engine.Reconcile(context.Background())
+			} else {
+				go d.engine.Sync(context.Background())
+			}
+		}
+		return map[string]bool{"started": true}, nil
+	}
+	results := make([]any, len(ds))
+	errs := make([]error, len(ds))
+	eachDest(ds, func(k int, d *destination) {
+		if full {
+			if err := d.engine.Reconcile(ctx); err != nil {
+				if ctx.Err() == nil {
+					err = control.WithCode("stuck", err)
+				}
+				errs[k] = err
+				return
+			}
+			results[k] = d.engine.Status().Reconcile
+			return
+		}
+		res, err := d.engine.Sync(ctx)
+		if _, ok := errors.AsType[*mirror.StuckError](err); ok {
+			err = control.WithCode("stuck", err)
+		}
+		results[k], errs[k] = res, err
+	})
+	for k, err := range errs {
+		if err != nil {
+			named := ds[k].named(n, err)
+			if ce, ok := errors.AsType[*control.CodeError](err); ok && named != err {
+				named = control.WithCode(ce.Code, named)
+			}
+			return nil, named
+		}
+	}
+	if n == 1 {
+		return results[0], nil
+	}
+	out := map[string]any{}
+	for k, d := range ds {
+		out[d.name] = results[k]
+	}
+	return out, nil
 }
 
 // controlCode carries an exit code across the control socket.

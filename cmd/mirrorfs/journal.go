@@ -20,26 +20,45 @@ import (
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
 
-// setupJournal points the engine at this mountpoint's state directory:
-// STATE-DIR/<hash of the mountpoint>, named like the control socket so any
-// mountpoint length fits, with the mountpoint written inside for humans.
-func setupJournal(cfg config.Config, ecfg *mirror.Config) error {
+// setupJournals gives each destination its journal: STATE-DIR/<hash of
+// the mountpoint>/dest-<hash of the destination> (journals.go), named like
+// the control socket so any length fits, with the mountpoint and the
+// destination written inside for humans.
+func setupJournals(cfg config.Config, dests []*destination, log *slog.Logger) error {
 	if cfg.StateDir == "" || cfg.StateDir == "none" {
 		return nil
 	}
 	mp := filepath.Clean(cfg.Mountpoint)
-	sum := sha256.Sum256([]byte(mp))
-	dir := filepath.Join(cfg.StateDir, hex.EncodeToString(sum[:8]))
+	dir := filepath.Join(cfg.StateDir, shortHash(mp))
+	if err := ensureStateDir(dir, "mountpoint", mp); err != nil {
+		return err
+	}
+	for _, d := range dests {
+		d.cfg.StateDir = filepath.Join(dir, destDirName(d.cfg))
+		if err := ensureStateDir(d.cfg.StateDir, "dest", d.cfg.Dest.String()+"\n"+d.name); err != nil {
+			return err
+		}
+	}
+	noteUnusedJournals(dir, dests, log)
+	return adoptLegacyJournal(dir, dests, log)
+}
+
+func shortHash(s string) string {
+	sum := sha256.Sum256([]byte(s))
+	return hex.EncodeToString(sum[:8])
+}
+
+// ensureStateDir creates dir and writes what it is for into the file name.
+func ensureStateDir(dir, name, content string) error {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return codef(exitcode.Usage, "cannot create the state directory %s: %v; choose another with --state-dir, or state-dir=none to run without a journal", dir, err)
 	}
-	name := filepath.Join(dir, "mountpoint")
-	if old, err := os.ReadFile(name); err != nil || !bytes.Equal(old, []byte(mp+"\n")) {
-		if err := os.WriteFile(name, []byte(mp+"\n"), 0o600); err != nil {
+	file := filepath.Join(dir, name)
+	if old, err := os.ReadFile(file); err != nil || !bytes.Equal(old, []byte(content+"\n")) {
+		if err := os.WriteFile(file, []byte(content+"\n"), 0o600); err != nil {
 			return codef(exitcode.Usage, "cannot write to the state directory %s: %v", dir, err)
 		}
 	}
-	ecfg.StateDir = dir
 	return nil
 }
 

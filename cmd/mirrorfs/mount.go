@@ -47,12 +47,13 @@ func mountCommand() *cli.Command {
 	}
 }
 
-// instance is one running mount: FUSE layer, engine and control socket.
+// instance is one running mount: FUSE layer, one engine per destination
+// and control socket.
 type instance struct {
 	cfg     config.Config
 	log     *slog.Logger
 	backing *os.File
-	engine  *mirror.Engine
+	dests   []*destination // one engine each (dests.go)
 	mount   *fs.Mount
 	ctl     *control.Server
 	started time.Time
@@ -75,14 +76,9 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	if _, err := mirror.RsyncVersion(ctx, cfg.Rsync); err != nil {
 		return nil, codef(exitcode.Internal, "%w (or point --rsync at a suitable rsync)", err)
 	}
-	ecfg, err := cfg.Engine()
+	dests, err := newDestinations(cfg, log)
 	if err != nil {
-		return nil, withCode(exitcode.Usage, err)
-	}
-	if cfg.PasswordFile != "" {
-		if err := mirror.CheckPasswordFile(cfg.PasswordFile); err != nil {
-			return nil, withCode(exitcode.Dest, err)
-		}
+		return nil, err
 	}
 	if cfg.Force {
 		if err := clearStale(cfg.Mountpoint, log); err != nil {
@@ -115,17 +111,22 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 		}
 	}()
 
-	ecfg.Source, ecfg.SourceName, ecfg.Logger = backing, source, log
-	if err := inst.setupChanges(&ecfg); err != nil {
+	for _, d := range dests {
+		d.cfg.Source, d.cfg.SourceName, d.cfg.Logger = backing, source, d.log
+	}
+	if err := inst.setupChanges(dests); err != nil {
 		return nil, err
 	}
-	if err := setupJournal(cfg, &ecfg); err != nil {
+	if err := setupJournals(cfg, dests, log); err != nil {
 		return nil, err
 	}
-	if inst.engine, err = mirror.New(ecfg); err != nil {
-		return nil, engineError(err)
+	for _, d := range dests {
+		if d.engine, err = mirror.New(d.cfg); err != nil {
+			return nil, engineError(d.named(len(dests), err))
+		}
+		inst.dests = append(inst.dests, d)
 	}
-	if err := probe(ctx, ecfg, log); err != nil {
+	if err := probeAll(ctx, dests); err != nil {
 		return nil, err
 	}
 	inst.setupDiagnostics(source) // before the control socket: status reads it
@@ -147,11 +148,11 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	}
 	ok = true
 	inst.startAudit()
-	log.Info("mounted", "mountpoint", cfg.Mountpoint, "source", source, "dest", ecfg.Dest.String())
+	log.Info("mounted", "mountpoint", cfg.Mountpoint, "source", source, "dest", destNames(dests))
 	return inst, nil
 }
 
-// probe checks the destination before mounting. A destination that refuses
+// probe checks one destination before mounting. A destination that refuses
 // us (password, module, missing directory) is fatal; one that is merely
 // unreachable is not: changes queue and ship once it is back.
 func probe(ctx context.Context, ecfg mirror.Config, log *slog.Logger) error {
@@ -188,8 +189,8 @@ func openBacking(dir string) (*os.File, error) {
 }
 
 func (in *instance) closeAll() {
-	if in.engine != nil {
-		in.engine.Close() // nothing was mounted: an orderly stop
+	for _, d := range in.dests {
+		d.engine.Close() // nothing was mounted: an orderly stop
 	}
 	in.closeChanges()
 	if in.ctl != nil {

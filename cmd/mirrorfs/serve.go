@@ -9,8 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"time"
-
-	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 )
 
 // shutdownReport is what `mirrorfs unmount` prints and what the process logs
@@ -23,14 +21,19 @@ type shutdownReport struct {
 	Stuck        []string `json:"stuck,omitempty"` // cannot be mirrored: too long, failing on their own
 	LazyUnmount  bool     `json:"lazy_unmount,omitempty"`
 	Error        string   `json:"error,omitempty"`
+	// Destinations has one report per destination; the fields above add
+	// them up (Error: the first, named by its destination).
+	Destinations []destFlush `json:"destinations,omitempty"`
 }
 
 // serve runs until the mount goes away (umount, fusermount3 -u), a signal
 // arrives or `mirrorfs unmount` asks; then it unmounts, flushes and exits.
 func (in *instance) serve() error {
 	runCtx, cancelRun := context.WithCancel(context.Background())
-	runDone := make(chan error, 1)
-	go func() { runDone <- in.engine.Run(runCtx) }()
+	runDone := make(chan error, len(in.dests))
+	for _, d := range in.dests {
+		go func() { runDone <- d.engine.Run(runCtx) }()
+	}
 
 	mountGone := make(chan struct{})
 	go func() { in.mount.Wait(); close(mountGone) }()
@@ -56,22 +59,19 @@ func (in *instance) serve() error {
 
 	rep := in.shutdown(reason, mountGone, sigs)
 	cancelRun()
-	if err := <-runDone; err != nil && !errors.Is(err, context.Canceled) {
-		in.log.Warn("engine stopped with an error", "err", err)
+	for range in.dests {
+		if err := <-runDone; err != nil && !errors.Is(err, context.Canceled) {
+			in.log.Warn("engine stopped with an error", "err", err)
+		}
 	}
 	in.closeChanges()
-	if err := in.engine.Close(); err != nil {
-		in.log.Warn("journal", "err", err)
+	for _, d := range in.dests {
+		if err := d.engine.Close(); err != nil {
+			d.log.Warn("journal", "err", err)
+		}
 	}
 	in.final = rep
-	switch {
-	case rep.Pending > 0:
-		in.finalErr = codef(exitcode.Flush, "%d change(s) not shipped before exit: %s — they are still in the data directory; the next mount's initial sync ships them", rep.Pending, rep.Error)
-	case len(rep.Stuck) > 0:
-		in.finalErr = codef(exitcode.Sync, "%d path(s) could not be mirrored: %q (see the log)", len(rep.Stuck), firstN(rep.Stuck, 5))
-	case rep.Error != "":
-		in.finalErr = codef(exitcode.Flush, "flush incomplete: %s", rep.Error)
-	}
+	in.finalErr = in.flushError(rep)
 	close(in.done)
 	// Let a waiting `mirrorfs unmount` receive the report before the socket goes.
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
@@ -135,34 +135,14 @@ func (in *instance) shutdown(reason string, mountGone <-chan struct{}, sigs <-ch
 		// Changes kept arriving while the busy mount was flushed, and until
 		// it was detached: flush again until a flush sees none arrive.
 		for ctx.Err() == nil {
-			before := in.engine.Status().Totals.Events
+			before := in.events()
 			in.flushInto(ctx, &rep)
-			if in.engine.Status().Totals.Events == before {
+			if in.events() == before {
 				break
 			}
 		}
 	}
 	return rep
-}
-
-func (in *instance) flushInto(ctx context.Context, rep *shutdownReport) {
-	fr, err := in.engine.Flush(ctx)
-	for _, o := range fr.Owed {
-		in.log.Warn("a full sync is still owed; it is kept in the journal and the next mount runs it", "reason", o.Reason, "since", o.Since.Format(time.DateTime))
-	}
-	rep.Shipped = in.engine.Status().Totals.ShippedPaths
-	rep.Pending = fr.Pending + fr.InFlight
-	rep.PendingPaths = fr.Paths
-	rep.Stuck = rep.Stuck[:0]
-	for _, s := range fr.Stuck {
-		rep.Stuck = append(rep.Stuck, s.Path+": "+s.Error)
-	}
-	rep.Error = ""
-	if err != nil {
-		rep.Error = err.Error()
-	} else if rep.Pending > 0 {
-		rep.Error = "changes were still arriving when the flush ended"
-	}
 }
 
 func firstN(s []string, n int) []string {

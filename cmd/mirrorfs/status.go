@@ -91,11 +91,38 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 	fmt.Fprintf(tw, "  totals\t%d events, %d batches, %d paths shipped, %s sent, %d retries, %d failures\n",
 		t.Events, t.Batches, t.ShippedPaths, bytesHuman(t.BytesSent), t.Retries, t.Failures)
 	printDiag(tw, st)
+	if len(st.Destinations) > 1 {
+		printDestinations(tw, st.Destinations, now)
+	}
 	tw.Flush()
 	if st.StuckCount > 0 {
 		fmt.Fprintf(w, "  not mirrored: %d path(s)\n", st.StuckCount)
 		for _, s := range st.Stuck {
 			fmt.Fprintf(w, "    %q: %s (attempts %d)\n", s.Path, s.Error, s.Attempts)
+		}
+	}
+}
+
+// printDestinations lists each destination of a mount that has several;
+// the lines above it are their aggregate.
+func printDestinations(w io.Writer, ds []destStatus, now time.Time) {
+	for _, d := range ds {
+		fmt.Fprintf(w, "  destination %s\t%s\n", d.Name, d.Dest)
+		lag := "-"
+		if d.Pending > 0 {
+			lag = (time.Duration(d.OldestPendingAgeSeconds * float64(time.Second))).Round(time.Millisecond).String()
+		}
+		fmt.Fprintf(w, "    state\t%s, %d pending, %d in flight, lag %s\n", d.State, d.Pending, d.InFlight, lag)
+		if d.LastSuccess != nil {
+			fmt.Fprintf(w, "    last sync\t%s (%s ago)\n", d.LastSuccess.Format(time.DateTime), since(now, *d.LastSuccess))
+		} else {
+			fmt.Fprintf(w, "    last sync\tnever\n")
+		}
+		if d.LastError != "" {
+			fmt.Fprintf(w, "    last error\t%s (%d failure(s) in a row)\n", d.LastError, d.ConsecutiveFailures)
+		}
+		if d.StuckCount > 0 {
+			fmt.Fprintf(w, "    not mirrored\t%d path(s)\n", d.StuckCount)
 		}
 	}
 }

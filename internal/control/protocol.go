@@ -11,6 +11,7 @@ type Request struct {
 	Cmd       string `json:"cmd"`
 	Wait      bool   `json:"wait,omitempty"`
 	Full      bool   `json:"full,omitempty"`
+	Dest      string `json:"dest,omitempty"` // one destination's name for sync; "": all of them
 	TimeoutMS int64  `json:"timeout_ms,omitempty"`
 }
 
