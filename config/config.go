@@ -13,6 +13,7 @@ type Config struct {
 	Dest         string // rsync daemon destination
 	PasswordFile string // path handed to rsync --password-file, never read by us
 	Transport           // ssh and bwlimit (transport.go)
+	Observe             // metrics endpoint and hooks (observe.go)
 
 	Delay        time.Duration // quiet time before a changed path is shipped
 	MaxDelay     time.Duration // longest a changed path waits while it keeps changing
@@ -73,6 +74,7 @@ func Defaults() Config {
 		StateDir:     DefaultStateDir,
 		Format:       changelog.DefaultFormat,
 		TimeFmt:      changelog.DefaultTimeFmt,
+		Observe:      Observe{HookTimeout: DefaultHookTimeout},
 	}
 }
 

@@ -74,6 +74,9 @@ func (c *Config) Validate() error {
 	if err := c.checkPasswordFile(); err != nil {
 		errs = append(errs, err)
 	}
+	if err := c.validateObserve(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -1,0 +1,82 @@
+package mirror
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+)
+
+type eventLog struct {
+	mu  sync.Mutex
+	evs []Event
+}
+
+func (l *eventLog) add(ev Event) {
+	l.mu.Lock()
+	l.evs = append(l.evs, ev)
+	l.mu.Unlock()
+}
+
+func (l *eventLog) of(k EventKind) []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Event
+	for _, ev := range l.evs {
+		if ev.Kind == k {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
+func TestEventsBatchAndBarrier(t *testing.T) {
+	dst := t.TempDir()
+	d, _ := ParseDestination(dst)
+	var log eventLog
+	h := newHarness(t, d, dst, true, func(c *Config) { c.OnEvent = log.add; c.Name = "local" })
+	h.write("a", "hello")
+	h.write("b", "world!")
+	res, err := h.sync(10 * time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batches := log.of(EventBatch)
+	var paths []string
+	var bytes int64
+	for _, b := range batches {
+		if b.Dest != "local" || b.Batch == 0 || b.Time.IsZero() || b.Count != len(b.Paths) {
+			t.Errorf("batch event %+v", b)
+		}
+		paths = append(paths, b.Paths...)
+		bytes += b.Bytes
+	}
+	if !slices.Contains(paths, "a") || !slices.Contains(paths, "b") || bytes <= 0 {
+		t.Errorf("batch events name %q, %d bytes; want a and b, some bytes", paths, bytes)
+	}
+	bars := log.of(EventBarrier)
+	if len(bars) == 0 || bars[len(bars)-1].Seq != res.Seq {
+		t.Errorf("barrier events %+v, want the last with seq %d", bars, res.Seq)
+	}
+}
+
+func TestEventsErrorWhenRunsFail(t *testing.T) {
+	dst := filepath.Join(t.TempDir(), "missing", "deeper")
+	d, _ := ParseDestination(dst)
+	var log eventLog
+	h := newHarness(t, d, dst, true, func(c *Config) { c.OnEvent = log.add })
+	h.write("a", "hello")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	go h.eng.Sync(ctx)
+	waitFor(t, "an error event", func() bool { return len(log.of(EventError)) > 0 })
+	ev := log.of(EventError)[0]
+	if ev.Error == "" || ev.Batch == 0 {
+		t.Errorf("error event %+v, want its message and batch", ev)
+	}
+	if len(log.of(EventBarrier)) != 0 {
+		t.Error("a barrier event while nothing reached the destination")
+	}
+}
