@@ -15,6 +15,8 @@ import (
 	"github.com/mirrorfs/mirrorfs/fs"
 	"github.com/mirrorfs/mirrorfs/internal/control"
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/internal/hooks"
+	"github.com/mirrorfs/mirrorfs/internal/metrics"
 	"github.com/mirrorfs/mirrorfs/internal/rsyncproc"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
@@ -56,8 +58,10 @@ type instance struct {
 	mount   *fs.Mount
 	ctl     *control.Server
 	started time.Time
-	changes *changeHooks // exclude filter and change log (changes.go)
-	diag    *diagnostics // stats, inotify audit, bypass list (diag.go)
+	changes *changeHooks    // exclude filter and change log (changes.go)
+	diag    *diagnostics    // stats, inotify audit, bypass list (diag.go)
+	hooks   *hooks.Runner   // on-batch and the other hooks (hooks.go)
+	metrics *metrics.Server // metrics-listen (metrics.go)
 
 	stop     chan string   // a control request to unmount, with its reason
 	done     chan struct{} // closed once the final report is ready
@@ -122,8 +126,12 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	if err := setupJournal(cfg, &ecfg); err != nil {
 		return nil, err
 	}
+	inst.setupHooks(&ecfg)
 	if inst.engine, err = mirror.New(ecfg); err != nil {
 		return nil, engineError(err)
+	}
+	if err := inst.startMetrics(inst.engine); err != nil {
+		return nil, err
 	}
 	if err := probe(ctx, ecfg, log); err != nil {
 		return nil, err
@@ -192,6 +200,8 @@ func (in *instance) closeAll() {
 		in.engine.Close() // nothing was mounted: an orderly stop
 	}
 	in.closeChanges()
+	in.stopMetrics()
+	in.closeHooks()
 	if in.ctl != nil {
 		in.ctl.Close()
 	}
