@@ -93,7 +93,7 @@ func TestHookTimeoutKillsProcessGroup(t *testing.T) {
 	}
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
 	eventually(t, 5*time.Second, func() bool {
-		return syscall.Kill(pid, 0) == syscall.ESRCH
+		return gone(pid)
 	}, fmt.Sprintf("background child %d of the timed-out hook gone", pid))
 }
 
@@ -135,8 +135,23 @@ func TestCloseKillsRunningHookAtDeadline(t *testing.T) {
 	r.Close(ctx)
 	data, _ := os.ReadFile(pidf)
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
-	if pid <= 0 || syscall.Kill(pid, 0) != syscall.ESRCH {
+	if pid <= 0 || !gone(pid) {
 		t.Errorf("hook %d still alive after Close", pid)
 	}
 	r.Handle(mirror.Event{Kind: mirror.EventBatch}) // after Close: ignored, no panic
+}
+
+// gone reports a process dead: no such pid, or a zombie (a killed hook's
+// children go to PID 1, which in a container may never reap them).
+func gone(pid int) bool {
+	if syscall.Kill(pid, 0) == syscall.ESRCH {
+		return true
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return true
+	}
+	i := strings.LastIndexByte(string(data), ')')
+	f := strings.Fields(string(data[i+1:]))
+	return len(f) > 0 && f[0] == "Z"
 }
