@@ -2,6 +2,8 @@ package mirror
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -78,5 +80,39 @@ func TestEventsErrorWhenRunsFail(t *testing.T) {
 	}
 	if len(log.of(EventBarrier)) != 0 {
 		t.Error("a barrier event while nothing reached the destination")
+	}
+}
+
+func TestEventsStuckPath(t *testing.T) {
+	dst, src := t.TempDir(), t.TempDir()
+	d, _ := ParseDestination(dst)
+	real := requireRsync(t)
+	// rsync ships everything but blames x, as it does a file it cannot read.
+	wrapper := fakeRsync(t, fmt.Sprintf(`%q "$@"; rc=$?
+if [ -e %q ]; then echo 'rsync: [sender] send_files failed to open "/proc/self/fd/3/x": Permission denied (13)' >&2; exit 23; fi
+exit $rc`, real, filepath.Join(src, "x")))
+	var log eventLog
+	h := newHarnessAt(t, src, d, dst, true, func(c *Config) { c.OnEvent = log.add; c.RsyncPath = wrapper })
+	h.write("x", "unreadable, says rsync")
+	h.write("ok", "fine")
+	_, err := h.sync(10 * time.Second)
+	var se *StuckError
+	if !errors.As(err, &se) {
+		t.Fatalf("sync: %v, want x stuck", err)
+	}
+	waitFor(t, "a stuck event", func() bool { return len(log.of(EventStuck)) > 0 })
+	ev := log.of(EventStuck)[0]
+	if !slices.Contains(ev.Paths, "x") || ev.Error == "" || ev.Count != len(ev.Paths) {
+		t.Errorf("stuck event %+v, want path x with its error", ev)
+	}
+	shipped := false
+	for _, b := range log.of(EventBatch) {
+		if slices.Contains(b.Paths, "x") {
+			t.Errorf("batch event %+v names the failed path", b)
+		}
+		shipped = shipped || slices.Contains(b.Paths, "ok")
+	}
+	if !shipped {
+		t.Errorf("no batch event names ok: %+v", log.of(EventBatch))
 	}
 }
