@@ -234,3 +234,48 @@ func TestMetricsUnixSocket(t *testing.T) {
 		t.Errorf("metrics socket left behind after unmount: %v", err)
 	}
 }
+
+func TestMetricsAndHooksBadInput(t *testing.T) {
+	requireE2E(t)
+	d := testkit.StartDaemon(t, testkit.DaemonOptions{})
+	notSock := filepath.Join(t.TempDir(), "plain-file")
+	write(t, notSock, "not a socket")
+	live := filepath.Join(t.TempDir(), "live.sock")
+	l, err := net.Listen("unix", live)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"not an address", []string{"--metrics-listen", "nowhere"}, "metrics-listen"},
+		{"port out of range", []string{"--metrics-listen", "127.0.0.1:70000"}, "port"},
+		{"relative socket", []string{"--metrics-listen", "unix:rel.sock"}, "absolute"},
+		{"socket path is a file", []string{"--metrics-listen", "unix:" + notSock}, "not a socket"},
+		{"socket in use", []string{"--metrics-listen", "unix:" + live}, "another process"},
+		{"metrics-listen twice", []string{"--metrics-listen", "9750", "--metrics-listen", "9751"}, "metrics-listen"},
+		{"hook-timeout 0", []string{"--on-batch", "true", "--hook-timeout", "0"}, "hook-timeout"},
+		{"on-batch twice", []string{"--on-batch", "true", "--on-batch", "false"}, "on-batch"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			mnt := filepath.Join(t.TempDir(), "mnt")
+			must(t, os.Mkdir(mnt, 0o755))
+			args := append([]string{"mount", "--dest", d.URL(), "--password-file", d.PasswordFile}, tt.args...)
+			stderr, code := runMountExpectingFailure(t, os.Environ(), mnt, append(args, mnt)...)
+			if code != exitcode.Usage {
+				t.Errorf("exit %d, want %d (usage)", code, exitcode.Usage)
+			}
+			checkOneLineError(t, stderr)
+			if !strings.Contains(stderr, tt.want) {
+				t.Errorf("error does not mention %q: %s", tt.want, stderr)
+			}
+			if fstype, _ := mountType(mnt); fstype != "" {
+				t.Errorf("mounted (%s) despite the bad option", fstype)
+			}
+		})
+	}
+}

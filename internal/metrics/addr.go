@@ -64,6 +64,9 @@ func ParseAddr(s string) (Addr, error) {
 		}
 	}
 	n, err := strconv.Atoi(port)
+	if err != nil && !strings.Contains(s, ":") {
+		return Addr{}, fmt.Errorf("not PORT, HOST:PORT or unix:/PATH (write e.g. 127.0.0.1:9750)")
+	}
 	if err != nil || n < 1 || n > 65535 {
 		return Addr{}, fmt.Errorf("port %q: not a number from 1 to 65535 (write e.g. 127.0.0.1:9750)", port)
 	}
