@@ -116,3 +116,19 @@ exit $rc`, real, filepath.Join(src, "x")))
 		t.Errorf("no batch event names ok: %+v", log.of(EventBatch))
 	}
 }
+
+func TestEventsBarrierAfterFullSync(t *testing.T) {
+	dst := t.TempDir()
+	d, _ := ParseDestination(dst)
+	var log eventLog
+	h := newHarness(t, d, dst, true, func(c *Config) { c.OnEvent = log.add })
+	h.write("a", "x")
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := h.eng.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if len(log.of(EventBarrier)) == 0 {
+		t.Error("no barrier event after a requested full sync")
+	}
+}

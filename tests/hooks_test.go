@@ -119,6 +119,13 @@ func TestHooksBatchAndBarrier(t *testing.T) {
 		t.Errorf("batch hooks report %d bytes sent in all", bytes)
 	}
 	t.Logf("%d batch hook run(s), %d barrier run(s)", len(runs), len(bars))
+
+	// A completed full sync is a barrier too.
+	before := len(bars)
+	if out, errOut, code := m.cli(t, "sync", "--full", "--wait", m.Mnt); code != 0 {
+		t.Fatalf("sync --full --wait: exit %d: %s%s", code, out, errOut)
+	}
+	waitHookRuns(t, dir, "barrier", func(r []hookRun) bool { return len(r) > before })
 }
 
 func TestHookTimeoutKillsIt(t *testing.T) {
