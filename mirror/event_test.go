@@ -62,6 +62,12 @@ func TestEventsBatchAndBarrier(t *testing.T) {
 	if len(bars) == 0 || bars[len(bars)-1].Seq != res.Seq {
 		t.Errorf("barrier events %+v, want the last with seq %d", bars, res.Seq)
 	}
+	// The barrier comes after every batch that met it.
+	log.mu.Lock()
+	defer log.mu.Unlock()
+	if last := log.evs[len(log.evs)-1]; last.Kind != EventBarrier {
+		t.Errorf("events end with %v, want the barrier: %+v", last.Kind, log.evs)
+	}
 }
 
 func TestEventsErrorWhenRunsFail(t *testing.T) {

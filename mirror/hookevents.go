@@ -1,8 +1,13 @@
 package mirror
 
+import "sync"
+
 // eventBuf gathers, under e.mu, the events a batch or a full sync raises;
 // flushEvents hands them to Config.OnEvent once the lock is released.
 type eventBuf struct {
+	// emitMu (not e.mu) keeps events in the order they were raised
+	// across goroutines: a barrier never overtakes the batch that met it.
+	emitMu sync.Mutex
 	events []Event
 	// The batch being shipped: the paths it put on the destination.
 	paths []string
@@ -66,16 +71,18 @@ func (e *Engine) queueStuckLocked(batch uint64) {
 	b.stuck, b.stuckCount, b.stuckErr = nil, 0, ""
 }
 
-// flushEvents emits what was gathered. Call it without e.mu.
-func (e *Engine) flushEvents() {
+// flushEvents emits what was gathered, then then. Call it without e.mu.
+func (e *Engine) flushEvents(then ...Event) {
 	if e.cfg.OnEvent == nil {
 		return
 	}
+	e.x.ev.emitMu.Lock()
+	defer e.x.ev.emitMu.Unlock()
 	e.mu.Lock()
 	evs := e.x.ev.events
 	e.x.ev.events = nil
 	e.mu.Unlock()
-	for _, ev := range evs {
+	for _, ev := range append(evs, then...) {
 		e.emitEvent(ev)
 	}
 }

@@ -238,7 +238,7 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 			if lastErr != "" {
 				return fmt.Errorf("full sync finished, but some paths were not transferred (they are retried on their own): %s", lastErr)
 			}
-			e.emitEvent(Event{Kind: EventBarrier, Seq: asked})
+			e.flushEvents(Event{Kind: EventBarrier, Seq: asked})
 			return nil
 		}
 		if ctx.Err() != nil {

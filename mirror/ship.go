@@ -102,6 +102,10 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			}
 			e.queueStuckLocked(batchNo)
 		}
+		if !whole && i == len(b.runs)-1 {
+			// Before the broadcast: a barrier this batch meets comes after it.
+			e.queueBatchLocked(batchNo, sent)
+		}
 		e.broadcastLocked()
 		e.mu.Unlock()
 		e.emitShipped()
@@ -109,9 +113,6 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			return
 		}
 	}
-	e.mu.Lock()
-	e.queueBatchLocked(batchNo, sent)
-	e.mu.Unlock()
 }
 
 // settleLocked retires shipped entries and requeues failed ones.
