@@ -186,6 +186,9 @@ func TestMetricsEndpoint(t *testing.T) {
 		if p := f.value(t, "mirrorfs_pending_changes", m.Mnt, dest) + f.value(t, "mirrorfs_in_flight_changes", m.Mnt, dest); p < 1 {
 			t.Errorf("while failing: %v changes pending or in flight, want at least 1", p)
 		}
+		if f.value(t, "mirrorfs_pending_changes", m.Mnt, dest) > 0 && f.value(t, "mirrorfs_oldest_pending_age_seconds", m.Mnt, dest) <= 0 {
+			t.Error("changes pending, but mirrorfs_oldest_pending_age_seconds (the lag) is not above 0")
+		}
 		m.Daemon.Start()
 		m.Sync(t)
 	})

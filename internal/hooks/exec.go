@@ -53,6 +53,8 @@ func (r *Runner) run(ev mirror.Event) {
 		r.log.Warn("hook timed out: killed it and its process group", "hook", name, "timeout", r.cfg.Timeout, "pid", cmd.Process.Pid)
 	case r.stop.Err() != nil:
 		r.log.Warn("hook killed at exit", "hook", name, "pid", cmd.Process.Pid)
+	case errors.Is(err, exec.ErrWaitDelay):
+		r.log.Warn("hook exited but left processes holding its output: killed them (start what must outlive a hook with setsid)", "hook", name, "took", took)
 	case err != nil:
 		r.log.Warn("hook failed", "hook", name, "err", err, "stderr", stderr.firstLine(), "took", took)
 	default:

@@ -155,3 +155,18 @@ func gone(pid int) bool {
 	f := strings.Fields(string(data[i+1:]))
 	return len(f) > 0 && f[0] == "Z"
 }
+
+func TestHookLeftoversAreKilled(t *testing.T) {
+	dir := t.TempDir()
+	pidf, next := filepath.Join(dir, "pid"), filepath.Join(dir, "next")
+	r := newRunner(t, map[mirror.EventKind]string{
+		mirror.EventBatch:   fmt.Sprintf(`sleep 1000 & echo $! > %s`, pidf),
+		mirror.EventBarrier: fmt.Sprintf(`echo END > %s`, next),
+	}, 20*time.Second, 0)
+	r.Handle(mirror.Event{Kind: mirror.EventBatch})
+	r.Handle(mirror.Event{Kind: mirror.EventBarrier})
+	waitFile(t, next)
+	data, _ := os.ReadFile(pidf)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
+	eventually(t, 5*time.Second, func() bool { return pid > 0 && gone(pid) }, fmt.Sprintf("leftover %d of a finished hook killed", pid))
+}
