@@ -2,6 +2,7 @@ package tests
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -215,4 +216,35 @@ func liveInGroup(pgid int) []int {
 		live = append(live, pid)
 	}
 	return live
+}
+
+// TestHookOnStuck: a file rsync cannot read runs on-stuck with its path
+// and rsync's error, and the stuck gauge counts it as status does.
+func TestHookOnStuck(t *testing.T) {
+	dir := t.TempDir()
+	hook := hookScript(t, dir)
+	port := freeTCPPort(t)
+	m := mountMirror(t, mountOptions{Args: []string{"--rsync", unprivilegedRsync(t), "--on-stuck", hook,
+		"--metrics-listen", strconv.Itoa(port)}})
+	write(t, m.Mnt+"/readable", "r")
+	must(t, os.WriteFile(m.Mnt+"/secret", []byte("root only"), 0o600))
+	must(t, os.Chmod(m.Mnt+"/secret", 0o600))
+	if code, stderr := m.SyncCode(t, 30*time.Second); code == 0 {
+		t.Fatalf("sync --wait returned 0 although secret cannot be read: %s", stderr)
+	}
+	runs := waitHookRuns(t, dir, "stuck", func(r []hookRun) bool { return len(r) > 0 })
+	r := runs[0]
+	if len(r.paths) != 1 || r.paths[0] != "secret" || !strings.Contains(r.env["MIRRORFS_ERROR"], "Permission denied") || r.env["MIRRORFS_COUNT"] != "1" {
+		t.Errorf("stuck hook: paths %q, environment %v", r.paths, r.env)
+	}
+	st := m.Status(t)
+	f := parseMetrics(t, scrape(t, http.DefaultClient, fmt.Sprintf("http://127.0.0.1:%d/metrics", port)))
+	if got := f.value(t, "mirrorfs_stuck_paths", m.Mnt, st.str("name")); got != st.num("stuck_count") || got != 1 {
+		t.Errorf("mirrorfs_stuck_paths = %v, status stuck_count %v, want 1", got, st.num("stuck_count"))
+	}
+	must(t, os.Chmod(m.Mnt+"/secret", 0o644))
+	m.assertMirrored(t, testkit.CompareOptions{})
+	if n := len(hookRuns(t, dir, "stuck")); n != 1 {
+		t.Errorf("%d stuck hook runs, want 1: a path is reported when it becomes stuck, not at every retry", n)
+	}
 }
