@@ -63,6 +63,16 @@ func (e *Engine) queueBatchLocked(batch uint64, bytes int64) {
 	e.queueStuckLocked(batch)
 }
 
+// closeFailedBatchLocked closes a batch cut short by a failed run: what
+// its earlier runs shipped still gets its batch event.
+func (e *Engine) closeFailedBatchLocked(batch uint64, bytes int64) {
+	if e.x.ev.count > 0 {
+		e.queueBatchLocked(batch, bytes)
+		return
+	}
+	e.queueStuckLocked(batch)
+}
+
 func (e *Engine) queueStuckLocked(batch uint64) {
 	b := &e.x.ev
 	if b.stuckCount > 0 {

@@ -100,7 +100,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 				e.failedLocked(rerr)
 				e.queueEventLocked(Event{Kind: EventError, Batch: batchNo, Count: len(rest), Error: rerr.Msg})
 			}
-			e.queueStuckLocked(batchNo)
+			e.closeFailedBatchLocked(batchNo, sent)
 		}
 		if !whole && i == len(b.runs)-1 {
 			// Before the broadcast: a barrier this batch meets comes after it.
