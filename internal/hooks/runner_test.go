@@ -170,3 +170,22 @@ func TestHookLeftoversAreKilled(t *testing.T) {
 	pid, _ := strconv.Atoi(strings.TrimSpace(string(data)))
 	eventually(t, 5*time.Second, func() bool { return pid > 0 && gone(pid) }, fmt.Sprintf("leftover %d of a finished hook killed", pid))
 }
+
+func TestEveryKindRunsItsOwnHook(t *testing.T) {
+	dir := t.TempDir()
+	cmds := map[mirror.EventKind]string{}
+	for _, k := range Kinds {
+		cmds[k] = fmt.Sprintf(`echo "$MIRRORFS_EVENT END" > %s/%s`, dir, k)
+	}
+	r := newRunner(t, cmds, 10*time.Second, 0)
+	for _, k := range Kinds {
+		r.Handle(mirror.Event{Kind: k})
+	}
+	for _, k := range Kinds {
+		t.Run(string(k), func(t *testing.T) {
+			if got := waitFile(t, filepath.Join(dir, string(k))); got != string(k)+" END\n" {
+				t.Errorf("on-%s wrote %q", k, got)
+			}
+		})
+	}
+}
