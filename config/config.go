@@ -13,6 +13,7 @@ type Config struct {
 	Dest         string // rsync daemon destination; with several, the first (Dests has them all)
 	PasswordFile string // path handed to rsync --password-file, never read by us
 	Transport           // ssh and bwlimit (transport.go)
+	Observe             // metrics endpoint and hooks (observe.go)
 	// Dests are all destinations, each with its per-destination options
 	// (dests.go); the fields above are their top-level defaults.
 	Dests []DestConfig
@@ -76,6 +77,7 @@ func Defaults() Config {
 		StateDir:     DefaultStateDir,
 		Format:       changelog.DefaultFormat,
 		TimeFmt:      changelog.DefaultTimeFmt,
+		Observe:      Observe{HookTimeout: DefaultHookTimeout},
 	}
 }
 

@@ -31,6 +31,9 @@ func TestKeysUniqueAndSettable(t *testing.T) {
 		if k.Name == "events" {
 			value = "create"
 		}
+		if k.Name == "metrics-listen" {
+			value = "9750"
+		}
 		if err := c.Set(k.Name, value); err != nil {
 			t.Errorf("Set(%q, %q): %v", k.Name, value, err)
 		}
@@ -141,5 +144,33 @@ func TestKeysDefaultText(t *testing.T) {
 		if w, ok := want[k.Name]; ok && k.Default != w {
 			t.Errorf("%s: Default %q, want %q", k.Name, k.Default, w)
 		}
+	}
+}
+
+func TestMetricsListenAndHookTimeout(t *testing.T) {
+	tests := []struct {
+		key, value, err string
+	}{
+		{"metrics-listen", "127.0.0.1:9750", ""},
+		{"metrics-listen", "unix:/run/m.sock", ""},
+		{"metrics-listen", ":9750", ""},
+		{"metrics-listen", "localhost:nope", "port"},
+		{"metrics-listen", "unix:relative", "not absolute"},
+		{"hook-timeout", "5s", ""},
+		{"hook-timeout", "soon", "hook-timeout"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.key+"="+tt.value, func(t *testing.T) {
+			c := Defaults()
+			err := c.Set(tt.key, tt.value)
+			if (err != nil) != (tt.err != "") || err != nil && !strings.Contains(err.Error(), tt.err) {
+				t.Fatalf("Set(%q, %q) = %v, want error %q", tt.key, tt.value, err, tt.err)
+			}
+		})
+	}
+	c := Defaults()
+	c.Dest, c.HookTimeout = "rsync://h/m", 0
+	if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "hook-timeout") {
+		t.Errorf("Validate with hook-timeout 0: %v", err)
 	}
 }

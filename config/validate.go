@@ -89,6 +89,9 @@ func (c *Config) Validate() error {
 	if err := checkPasswordFile(&c.PasswordFile); err != nil && len(c.Dests) == 0 {
 		errs = append(errs, err)
 	}
+	if err := c.validateObserve(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
 }
 

@@ -96,8 +96,10 @@ func (e *Engine) fullSync(ctx context.Context) {
 	r := execRsync(runCtx, &e.cfg, rsyncArgs(&e.cfg, modeFull), nil, e.cfg.stallAfter(modeFull))
 	rerr := e.resultError(r)
 
+	defer e.flushEvents() // runs after the unlock below
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	defer e.queueStuckLocked(0)
 	defer e.broadcastLocked()
 	e.full.cancel = nil
 	e.q.fullSync = false
@@ -153,6 +155,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 			e.initial.Error = rerr.Msg
 		}
 		e.failedLocked(rerr)
+		e.queueEventLocked(Event{Kind: EventError, Error: rerr.Msg})
 	}
 }
 
@@ -191,6 +194,9 @@ func (e *Engine) failPathLocked(p, msg string) {
 	e.seq++
 	e.j.add(e.seq, e.q.add(change.Change{Op: change.OpSetattr, Path: p}, e.seq, now))
 	if en := e.q.get(p); en != nil && en.place == placeReady {
+		if en.attempts == 0 {
+			e.noteStuckLocked(p, msg)
+		}
 		e.q.toFlight(en)
 		e.q.requeue(en, &failure{msg: msg, now: now, epoch: e.epoch, retryAt: now.Add(e.cfg.backoff(en.attempts + 1))})
 		e.j.fail(p, en.attempts, msg)
@@ -232,6 +238,7 @@ func (e *Engine) Reconcile(ctx context.Context) error {
 			if lastErr != "" {
 				return fmt.Errorf("full sync finished, but some paths were not transferred (they are retried on their own): %s", lastErr)
 			}
+			e.flushEvents(Event{Kind: EventBarrier, Seq: asked})
 			return nil
 		}
 		if ctx.Err() != nil {

@@ -28,8 +28,10 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 	e.mu.Lock()
 	e.state = StateShipping
 	e.totals.Batches++
+	batchNo, sent := e.totals.Batches, int64(0)
 	e.rootRun = hasRoot
 	e.mu.Unlock()
+	defer e.flushEvents() // runs last: after the root's requeue below
 	// Renamed directories are pre-seeded from their old copy before any
 	// run of the batch (reuse.go); the runs below then ship as always.
 	e.preseed(ctx, b)
@@ -69,6 +71,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 		e.mu.Lock()
 		rootFailed = r.root && rerr != nil
 		e.totals.BytesSent += res.bytesSent
+		sent += res.bytesSent
 		members := b.members(r)
 		whole := false
 		switch {
@@ -95,7 +98,13 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			if rerr.Class != ClassCancelled {
 				e.totals.Retries++
 				e.failedLocked(rerr)
+				e.queueEventLocked(Event{Kind: EventError, Batch: batchNo, Count: len(rest), Error: rerr.Msg})
 			}
+			e.closeFailedBatchLocked(batchNo, sent)
+		}
+		if !whole && i == len(b.runs)-1 {
+			// Before the broadcast: a barrier this batch meets comes after it.
+			e.queueBatchLocked(batchNo, sent)
 		}
 		e.broadcastLocked()
 		e.mu.Unlock()
@@ -120,11 +129,13 @@ func (e *Engine) settleLocked(shipped []*entry, failedMsg map[*entry]string, b *
 		e.j.ack(m.path, b.seq, m.recursive)
 		e.totals.ShippedPaths++
 		e.noteShippedLocked(m, "")
+		e.noteBatchPathLocked(m.path)
 	}
 	now := e.now()
 	logged := 0
 	for m, msg := range failedMsg {
 		if m.attempts == 0 {
+			e.noteStuckLocked(m.path, msg)
 			// Logged once per path, and only a few per batch: this runs
 			// under the lock Add needs.
 			if logged++; logged <= maxFailLogs {

@@ -11,6 +11,7 @@ import (
 type extras struct {
 	excluded atomic.Uint64
 	shipped  []Shipped
+	ev       eventBuf // events for Config.OnEvent (hookevents.go)
 }
 
 // Shipped is one path a batch settled: on the destination, or failed on

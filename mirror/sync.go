@@ -86,6 +86,7 @@ func (e *Engine) Sync(ctx context.Context) (SyncResult, error) {
 			if len(stuck) > 0 {
 				return res, &StuckError{Stuck: stuck}
 			}
+			e.flushEvents(Event{Kind: EventBarrier, Seq: limit})
 			return res, nil
 		}
 		if ctx.Err() != nil {

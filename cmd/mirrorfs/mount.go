@@ -15,6 +15,8 @@ import (
 	"github.com/mirrorfs/mirrorfs/fs"
 	"github.com/mirrorfs/mirrorfs/internal/control"
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/internal/hooks"
+	"github.com/mirrorfs/mirrorfs/internal/metrics"
 	"github.com/mirrorfs/mirrorfs/internal/rsyncproc"
 	"github.com/mirrorfs/mirrorfs/mirror"
 )
@@ -57,8 +59,10 @@ type instance struct {
 	mount   *fs.Mount
 	ctl     *control.Server
 	started time.Time
-	changes *changeHooks // exclude filter and change log (changes.go)
-	diag    *diagnostics // stats, inotify audit, bypass list (diag.go)
+	changes *changeHooks    // exclude filter and change log (changes.go)
+	diag    *diagnostics    // stats, inotify audit, bypass list (diag.go)
+	hooks   *hooks.Runner   // on-batch and the other hooks (hooks.go)
+	metrics *metrics.Server // metrics-listen (metrics.go)
 
 	stop     chan string   // a control request to unmount, with its reason
 	done     chan struct{} // closed once the final report is ready
@@ -120,11 +124,17 @@ func setup(ctx context.Context, cfg config.Config, runDir string, log *slog.Logg
 	if err := setupJournals(cfg, dests, log); err != nil {
 		return nil, err
 	}
+	engines := make([]*mirror.Engine, 0, len(dests))
 	for _, d := range dests {
+		inst.setupHooks(&d.cfg)
 		if d.engine, err = mirror.New(d.cfg); err != nil {
 			return nil, engineError(d.named(len(dests), err))
 		}
 		inst.dests = append(inst.dests, d)
+		engines = append(engines, d.engine)
+	}
+	if err := inst.startMetrics(engines...); err != nil {
+		return nil, err
 	}
 	if err := probeAll(ctx, dests); err != nil {
 		return nil, err
@@ -193,6 +203,8 @@ func (in *instance) closeAll() {
 		d.engine.Close() // nothing was mounted: an orderly stop
 	}
 	in.closeChanges()
+	in.stopMetrics()
+	in.closeHooks()
 	if in.ctl != nil {
 		in.ctl.Close()
 	}

@@ -77,6 +77,8 @@ func (in *instance) serve() error {
 	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	in.ctl.Shutdown(sctx)
 	cancel()
+	in.stopMetrics()
+	in.closeHooks() // the hooks of the final flush run, within hook-timeout
 	in.backing.Close()
 	if in.finalErr != nil {
 		return in.finalErr

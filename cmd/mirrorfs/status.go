@@ -20,11 +20,17 @@ func statusCommand() *cli.Command {
 		Name:      "status",
 		Usage:     "show the queue, the last sync, the last error and totals of a mount",
 		ArgsUsage: "MOUNTPOINT",
-		Flags:     []cli.Flag{&cli.BoolFlag{Name: "json", Usage: "machine-readable output"}},
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+			&cli.BoolFlag{Name: "prometheus", Usage: "the metrics in Prometheus text format, for node_exporter's textfile collector"},
+		},
 		Action: func(c *cli.Context) error {
 			mp, err := mountpointArg(c)
 			if err != nil {
 				return err
+			}
+			if c.Bool("json") && c.Bool("prometheus") {
+				return codef(exitcode.Usage, "status: --json and --prometheus exclude each other: give one")
 			}
 			var st statusView
 			resp, err := call(c, mp, control.Request{Cmd: "status"}, &st)
@@ -33,6 +39,9 @@ func statusCommand() *cli.Command {
 			}
 			if !resp.OK {
 				return codef(exitcode.Internal, "status of %s: %s", mp, resp.Error)
+			}
+			if c.Bool("prometheus") {
+				return writePrometheus(c.App.Writer, st)
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)

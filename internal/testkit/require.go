@@ -38,6 +38,11 @@ var Tools = map[string]string{
 	"stress-ng":       "stress-ng",
 	"sqlite3":         "sqlite3",
 	"cp":              "coreutils",
+	// Hooks run under /bin/sh -c; the hook tests' scripts sleep and dump env.
+	"/bin/sh": "dash",
+	"sleep":   "coreutils",
+	"env":     "coreutils",
+	"cat":     "coreutils",
 	// The benchmark builds libfuse's passthrough_ll, its C reference.
 	"cc":                "build-essential",
 	"pkg-config":        "pkg-config",
