@@ -50,6 +50,13 @@ type Config struct {
 	MaxPending        int           // queue bound (mirror.Config.MaxPending)
 	Force             bool          // clear a stale mount at the mountpoint
 
+	// Safety (issue 15): held mass deletes and versions on the destination.
+	HoldDeletes   string        // hold-deletes: N or P% (mirror.ParseHoldLimit)
+	HoldWindow    time.Duration // how long deletes count toward hold-deletes
+	BackupDir     string        // versions directory inside the destination (mirror.CheckBackupDir)
+	KeepVersions  string        // retention of BackupDir (mirror.ParseRetention)
+	PruneInterval time.Duration // least time between two pruning passes
+
 	ConfigFile string // config file named by --config or -o config=
 	Mountpoint string // positional argument, set by the CLI
 }
@@ -60,19 +67,21 @@ type Config struct {
 func Defaults() Config {
 	m := mirror.DefaultConfig()
 	return Config{
-		Delay:        m.Delay,
-		MaxDelay:     m.MaxDelay,
-		Timeout:      m.Timeout,
-		ConTimeout:   m.ConTimeout,
-		Rsync:        m.RsyncPath,
-		MaxPending:   m.MaxPending,
-		FlushTimeout: 5 * time.Minute,
-		InitialSync:  true,
-		LeadingEdge:  m.LeadingEdge,
-		LogLevel:     "info",
-		StateDir:     DefaultStateDir,
-		Format:       changelog.DefaultFormat,
-		TimeFmt:      changelog.DefaultTimeFmt,
+		Delay:         m.Delay,
+		MaxDelay:      m.MaxDelay,
+		Timeout:       m.Timeout,
+		ConTimeout:    m.ConTimeout,
+		Rsync:         m.RsyncPath,
+		MaxPending:    m.MaxPending,
+		HoldWindow:    m.HoldWindow,
+		PruneInterval: m.PruneInterval,
+		FlushTimeout:  5 * time.Minute,
+		InitialSync:   true,
+		LeadingEdge:   m.LeadingEdge,
+		LogLevel:      "info",
+		StateDir:      DefaultStateDir,
+		Format:        changelog.DefaultFormat,
+		TimeFmt:       changelog.DefaultTimeFmt,
 	}
 }
 

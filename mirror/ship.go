@@ -28,6 +28,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 	e.mu.Lock()
 	e.state = StateShipping
 	e.totals.Batches++
+	b.stamp = e.stampLocked(e.totals.Batches)
 	e.rootRun = hasRoot
 	e.mu.Unlock()
 	// Renamed directories are pre-seeded from their old copy before any
@@ -63,7 +64,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			mode = modeListNew
 		}
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
-		res := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, mode), listInput(r.list), e.cfg.stallAfter(mode))
+		res := execRsync(ctx, &e.cfg, e.argsFor(mode, b.stamp), listInput(r.list), e.cfg.stallAfter(mode))
 		rerr := e.resultError(res)
 
 		e.mu.Lock()

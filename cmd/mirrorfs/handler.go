@@ -79,6 +79,10 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 			err = control.WithCode("stuck", err)
 		}
 		return res, err
+	case "release":
+		return releaseResult{Released: in.engine.Release(req.Path), Held: in.engine.Status().Held}, nil
+	case "versions":
+		return versionsOf(ctx, in.engine, req.Path)
 	case "unmount":
 		select {
 		case in.stop <- "mirrorfs unmount":

@@ -12,6 +12,7 @@ type Request struct {
 	Wait      bool   `json:"wait,omitempty"`
 	Full      bool   `json:"full,omitempty"`
 	TimeoutMS int64  `json:"timeout_ms,omitempty"`
+	Path      string `json:"path,omitempty"` // release, versions: a path relative to the mountpoint
 }
 
 // Timeout is TimeoutMS as a duration; 0 means none. The server passes it to

@@ -1,0 +1,59 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/mirror"
+)
+
+// releaseResult answers the "release" control command.
+type releaseResult struct {
+	Released int               `json:"released"` // paths whose held delete now ships
+	Held     mirror.HeldStatus `json:"held"`     // what is still held
+}
+
+func releaseCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "release",
+		Usage: "ship the deletes that hold-deletes holds back; the data directory is not touched",
+		Description: "Held deletes are file deletes that hold-deletes kept from the destination after a mass delete\n" +
+			"(see `mirrorfs status`). release queues them: the destination then deletes those files too.",
+		ArgsUsage: "MOUNTPOINT",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "path", Usage: "release only the held deletes at `P` and below (relative to the mountpoint)"},
+			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+		},
+		Action: func(c *cli.Context) error {
+			mp, err := mountpointArg(c)
+			if err != nil {
+				return err
+			}
+			rel := ""
+			if c.IsSet("path") {
+				if rel, err = relativeTo(mp, c.String("path")); err != nil {
+					return err
+				}
+			}
+			var res releaseResult
+			resp, err := call(c, mp, control.Request{Cmd: "release", Path: rel}, &res)
+			if err != nil {
+				return err
+			}
+			if !resp.OK {
+				return codef(exitcode.Internal, "release %s: %s", mp, resp.Error)
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				return enc.Encode(res)
+			}
+			fmt.Fprintf(c.App.Writer, "%s: %d held deletes released (they ship now), %d still held\n", mp, res.Released, res.Held.Count)
+			return nil
+		},
+	}
+}

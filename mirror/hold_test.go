@@ -1,0 +1,208 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
+)
+
+func TestParseHoldLimit(t *testing.T) {
+	for _, tt := range []struct {
+		in    string
+		want  HoldLimit
+		limit int // for a tree of 1000 files
+		err   bool
+	}{
+		{"100", HoldLimit{Count: 100}, 100, false},
+		{"10_000", HoldLimit{Count: 10000}, 10000, false},
+		{"20%", HoldLimit{Percent: 20}, 200, false},
+		{"0.5%", HoldLimit{Percent: 0.5}, 5, false},
+		{"100%", HoldLimit{Percent: 100}, 1000, false},
+		{"0", HoldLimit{}, 0, true},
+		{"-3", HoldLimit{}, 0, true},
+		{"0%", HoldLimit{}, 0, true},
+		{"101%", HoldLimit{}, 0, true},
+		{"x%", HoldLimit{}, 0, true},
+		{"lots", HoldLimit{}, 0, true},
+	} {
+		got, err := ParseHoldLimit(tt.in)
+		if (err != nil) != tt.err || got != tt.want {
+			t.Errorf("ParseHoldLimit(%q) = %+v, %v; want %+v, error %v", tt.in, got, err, tt.want, tt.err)
+			continue
+		}
+		if tt.err {
+			continue
+		}
+		if n, ok := got.limit(1000, true); !ok || n != tt.limit {
+			t.Errorf("%q: limit for 1000 files = %d, %v; want %d", tt.in, n, ok, tt.limit)
+		}
+	}
+	if _, ok := (HoldLimit{Percent: 5}).limit(0, false); ok {
+		t.Error("a percentage without a file count must not hold")
+	}
+}
+
+// holdHarness is a source of n files in d/, mirrored once to a local
+// directory, with hold-deletes=limit and the engine not running.
+func holdHarness(t *testing.T, n, limit int, stateDir string, src, dst string) *harness {
+	t.Helper()
+	if src == "" {
+		src, dst = t.TempDir(), t.TempDir()
+		if err := os.Mkdir(filepath.Join(src, "d"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			mustWrite(t, filepath.Join(src, "d", fmt.Sprint("f", i)), "x")
+		}
+		if out, err := command(requireRsync(t), "-a", src+"/", dst+"/"); err != nil {
+			t.Fatalf("seeding the destination: %v: %s", err, out)
+		}
+	}
+	return newHarnessAt(t, src, Destination{Kind: DestLocal, LocalDir: dst}, dst, false, func(c *Config) {
+		c.InitialSync = false
+		c.HoldDeletes = HoldLimit{Count: limit}
+		c.StateDir = stateDir
+	})
+}
+
+func countFiles(t *testing.T, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
+
+func TestHoldMassDelete(t *testing.T) {
+	h := holdHarness(t, 30, 10, "", "", "")
+	h.removeAll("d")
+	h.write("new", "fresh")
+	s := h.eng.Status().Held
+	if s.Count != 30 || s.Since == nil || s.Reason == "" || len(s.Paths) != 31 {
+		t.Fatalf("held = %+v, want 30 files (and d) held with a reason", s)
+	}
+	h.start()
+	h.mustSync()
+	if n := countFiles(t, filepath.Join(h.dst, "d")); n != 30 {
+		t.Fatalf("destination keeps %d of 30 files while held", n)
+	}
+	if _, err := os.Stat(filepath.Join(h.dst, "new")); err != nil {
+		t.Fatalf("a new file made during the hold did not ship: %v", err)
+	}
+	// A full sync protects them too.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := h.eng.Reconcile(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := countFiles(t, filepath.Join(h.dst, "d")); n != 30 {
+		t.Fatalf("a full sync removed held files: %d of 30 left", n)
+	}
+	// A file made again at a held path is no longer held, and ships.
+	h.mkdir("d")
+	h.write("d/f3", "again")
+	if got := h.eng.Status().Held.Count; got != 29 {
+		t.Fatalf("held after re-creating d/f3 = %d, want 29", got)
+	}
+	if n := h.eng.Release("d/f1"); n != 1 {
+		t.Fatalf("Release(d/f1) = %d, want 1", n)
+	}
+	h.mustSync()
+	if _, err := os.Stat(filepath.Join(h.dst, "d", "f1")); !os.IsNotExist(err) {
+		t.Fatalf("released d/f1 still on the destination: %v", err)
+	}
+	if n := h.eng.Release(""); n != 28 {
+		t.Fatalf("Release() = %d, want 28", n)
+	}
+	h.mustSync()
+	if n := countFiles(t, filepath.Join(h.dst, "d")); n != 1 {
+		t.Fatalf("after release the destination has %d files in d, want 1 (f3)", n)
+	}
+	if s := h.eng.Status().Held; s.Count != 0 || s.Since != nil {
+		t.Fatalf("held after release = %+v", s)
+	}
+}
+
+func TestHoldCounts(t *testing.T) {
+	tests := []struct {
+		name string
+		do   func(h *harness)
+		held int
+	}{
+		{"below the limit ships", func(h *harness) {
+			for i := range 10 {
+				h.removeAll(fmt.Sprint("d/f", i))
+			}
+		}, 0},
+		{"rename of a big directory is no delete", func(h *harness) { h.rename("d", "e") }, 0},
+		{"created then deleted counts nothing", func(h *harness) {
+			h.mkdir("tmp")
+			for i := range 20 {
+				h.write(fmt.Sprint("tmp/t", i), "x")
+			}
+			h.removeAll("tmp")
+		}, 0},
+		{"one past the limit holds all", func(h *harness) {
+			for i := range 11 {
+				h.removeAll(fmt.Sprint("d/f", i))
+			}
+		}, 11},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := holdHarness(t, 30, 10, "", "", "")
+			tt.do(h)
+			if got := h.eng.Status().Held.Count; got != tt.held {
+				t.Fatalf("held = %d, want %d", got, tt.held)
+			}
+		})
+	}
+}
+
+func TestHoldWindow(t *testing.T) {
+	h := holdHarness(t, 30, 10, "", "", "")
+	now := time.Now()
+	h.eng.now = func() time.Time { return now }
+	for i := range 20 {
+		now = now.Add(10 * time.Second) // 6 per minute: never more than 10 in the window
+		h.add(change.Change{Op: change.OpUnlink, Path: fmt.Sprint("d/f", i)})
+	}
+	if got := h.eng.Status().Held.Count; got != 0 {
+		t.Fatalf("held = %d, want 0: deletes spread over the window", got)
+	}
+}
+
+func TestHoldSurvivesRestart(t *testing.T) {
+	state := t.TempDir()
+	h := holdHarness(t, 20, 5, state, "", "")
+	h.removeAll("d")
+	if got := h.eng.Status().Held.Count; got != 20 {
+		t.Fatalf("held = %d, want 20", got)
+	}
+	h.eng.Close()
+	h2 := holdHarness(t, 0, 5, state, h.src, h.dst)
+	s := h2.eng.Status().Held
+	if s.Count != 20 || s.Reason == "" || s.Since == nil {
+		t.Fatalf("held after restart = %+v, want the 20 files", s)
+	}
+	// Compaction keeps them too.
+	if err := h2.eng.j.compactNow(); err != nil {
+		t.Fatal(err)
+	}
+	h2.eng.Close()
+	h3 := holdHarness(t, 0, 5, state, h.src, h.dst)
+	if got := h3.eng.Status().Held.Count; got != 20 {
+		t.Fatalf("held after compaction and restart = %d, want 20", got)
+	}
+	h3.start()
+	h3.mustSync()
+	if n := countFiles(t, filepath.Join(h.dst, "d")); n != 20 {
+		t.Fatalf("destination keeps %d of 20 held files", n)
+	}
+}
