@@ -59,6 +59,9 @@ func TestHoldMassDelete(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(m.Daemon.Dir, "new")); err != nil {
 		t.Fatalf("a file made during the hold did not ship: %v", err)
 	}
+	if text, _, _ := m.cli(t, "status", m.Mnt); !strings.Contains(text, "held deletes") {
+		t.Errorf("status does not show the held deletes:\n%s", text)
+	}
 	if !strings.Contains(m.logText(), "mass delete") {
 		t.Errorf("the log does not say deletes are held:\n%s", m.logText())
 	}

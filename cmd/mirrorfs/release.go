@@ -3,6 +3,8 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"io"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -56,4 +58,20 @@ func releaseCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// printHeld is status's line for held deletes.
+func printHeld(w io.Writer, h mirror.HeldStatus, now time.Time) {
+	if h.Count == 0 && len(h.Paths) == 0 {
+		return
+	}
+	ago := ""
+	if h.Since != nil {
+		ago = fmt.Sprintf(", since %s ago", since(now, *h.Since))
+	}
+	first := ""
+	if len(h.Paths) > 0 {
+		first = fmt.Sprintf("; first %q", h.Paths[0])
+	}
+	fmt.Fprintf(w, "  held deletes\t%d file(s)%s: %s%s; `mirrorfs release` ships them\n", h.Count, ago, h.Reason, first)
 }
