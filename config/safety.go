@@ -25,6 +25,9 @@ func (c Config) safety(m *mirror.Config) error {
 			return fmt.Errorf("hold-deletes %q: %w", c.HoldDeletes, err)
 		}
 		m.HoldDeletes = l
+		if c.HoldWindow <= 0 {
+			return fmt.Errorf("hold-window %s: must be more than 0 with hold-deletes (deletes count within it)", c.HoldWindow)
+		}
 	}
 	if c.BackupDir != "" {
 		d, err := mirror.CheckBackupDir(c.BackupDir)
@@ -42,6 +45,9 @@ func (c Config) safety(m *mirror.Config) error {
 			return fmt.Errorf("keep-versions %q: %w", c.KeepVersions, err)
 		}
 		m.KeepVersions = r
+		if c.PruneInterval <= 0 {
+			return fmt.Errorf("prune-interval %s: must be more than 0 with keep-versions", c.PruneInterval)
+		}
 	}
 	return nil
 }

@@ -206,3 +206,23 @@ func TestHoldSurvivesRestart(t *testing.T) {
 		t.Fatalf("destination keeps %d of 20 held files", n)
 	}
 }
+
+// TestHoldPercent: a percentage is of the files the start-up walk
+// counted, before the window's deletes.
+func TestHoldPercent(t *testing.T) {
+	h := holdHarness(t, 30, 1, "", "", "")
+	h.eng.cfg.HoldDeletes = HoldLimit{Percent: 10} // 3 of 30 files
+	for i := range 3 {
+		h.removeAll(fmt.Sprint("d/f", i))
+	}
+	if got := h.eng.Status().Held.Count; got != 0 {
+		t.Fatalf("before the walk counted the files: held = %d, want 0", got)
+	}
+	h.eng.mu.Lock()
+	h.eng.noteTreeFilesLocked(30 - 3)
+	h.eng.mu.Unlock()
+	h.removeAll("d/f3")
+	if got := h.eng.Status().Held.Count; got != 4 {
+		t.Fatalf("4 of 30 files deleted, hold-deletes=10%%: held = %d, want 4", got)
+	}
+}

@@ -67,9 +67,13 @@ func (e *Engine) Versions(ctx context.Context, p string) ([]FileVersion, error) 
 		return nil, fmt.Errorf("name a path inside the mount")
 	}
 	cfg := e.plainConfig()
-	// Every directory (pruned when empty), and the path under each stamp.
-	args := []string{"--list-only", "-8", "-r", "-m", "--filter=+ /*/" + escapeRulePattern(p)}
-	args = append(args, "--filter=+ */", "--filter=- *")
+	// The stamp directories, the path's parents in each, the path: rsync
+	// descends only along the path, not through the whole version tree.
+	args := []string{"--list-only", "-8", "-r", "--filter=+ /*/"}
+	for a := parent(p); a != "."; a = parent(a) {
+		args = append(args, "--filter=+ /*/"+escapeRulePattern(a)+"/")
+	}
+	args = append(args, "--filter=+ /*/"+escapeRulePattern(p), "--filter=- *")
 	args = append(args, remoteOpts(cfg)...)
 	args = append(args, e.versionsArg())
 	r := execRsync(ctx, cfg, args, nil, 0)

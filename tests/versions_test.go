@@ -112,6 +112,8 @@ func TestSafetyBadInput(t *testing.T) {
 		{"keep-versions bad", []string{"--backup-dir", ".v", "--keep-versions", "30x"}, "keep-versions"},
 		{"keep-versions alone", []string{"--keep-versions", "10"}, "needs backup-dir"},
 		{"backup-dir twice", []string{"--backup-dir", ".v", "--backup-dir", ".w"}, "backup-dir"},
+		{"hold-window zero", []string{"--hold-deletes", "10", "--hold-window", "0"}, "hold-window"},
+		{"prune-interval zero", []string{"--backup-dir", ".v", "--keep-versions", "3", "--prune-interval", "0"}, "prune-interval"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			mnt := t.TempDir()
