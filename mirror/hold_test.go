@@ -81,7 +81,12 @@ func countFiles(t *testing.T, dir string) int {
 
 func TestHoldMassDelete(t *testing.T) {
 	h := holdHarness(t, 30, 10, "", "", "")
+	var events []Event
+	h.eng.cfg.OnEvent = func(ev Event) { events = append(events, ev) }
 	h.removeAll("d")
+	if len(events) != 1 || events[0].Kind != EventHold || events[0].Count != 11 || len(events[0].Paths) != 11 {
+		t.Fatalf("events = %+v, want one hold event for the 11 files held when it began", events)
+	}
 	h.write("new", "fresh")
 	s := h.eng.Status().Held
 	if s.Count != 30 || s.Since == nil || s.Reason == "" || len(s.Paths) != 31 {

@@ -94,6 +94,26 @@ func TestVersionsOnDestination(t *testing.T) {
 	}
 }
 
+// TestVersionsLocalDest: backup-dir and `versions` work for a local
+// directory destination too.
+func TestVersionsLocalDest(t *testing.T) {
+	dst := t.TempDir()
+	m := mountMirror(t, mountOptions{Dest: dst, Args: []string{"--backup-dir", "old/versions"}})
+	f := filepath.Join(m.Mnt, "a b.txt")
+	write(t, f, "first")
+	m.Sync(t)
+	write(t, f, "second!")
+	m.Sync(t)
+	vs := m.versions(t, "a b.txt")
+	if len(vs) != 1 {
+		t.Fatalf("versions = %+v, want 1", vs)
+	}
+	got, err := os.ReadFile(filepath.Join(dst, "old", "versions", vs[0].Stamp, "a b.txt"))
+	if err != nil || string(got) != "first" {
+		t.Fatalf("the version holds %q (%v), want \"first\"", got, err)
+	}
+}
+
 // TestSafetyBadInput: bad hold-deletes, backup-dir and keep-versions values
 // stop the mount with one line and the usage exit code; so do the
 // release and versions commands given the wrong arguments.
