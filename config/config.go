@@ -66,23 +66,23 @@ type Config struct {
 // Keys() writes its Default column from it.
 func Defaults() Config {
 	m := mirror.DefaultConfig()
-	return Config{
-		Delay:         m.Delay,
-		MaxDelay:      m.MaxDelay,
-		Timeout:       m.Timeout,
-		ConTimeout:    m.ConTimeout,
-		Rsync:         m.RsyncPath,
-		MaxPending:    m.MaxPending,
-		HoldWindow:    m.HoldWindow,
-		PruneInterval: m.PruneInterval,
-		FlushTimeout:  5 * time.Minute,
-		InitialSync:   true,
-		LeadingEdge:   m.LeadingEdge,
-		LogLevel:      "info",
-		StateDir:      DefaultStateDir,
-		Format:        changelog.DefaultFormat,
-		TimeFmt:       changelog.DefaultTimeFmt,
+	c := Config{
+		Delay:        m.Delay,
+		MaxDelay:     m.MaxDelay,
+		Timeout:      m.Timeout,
+		ConTimeout:   m.ConTimeout,
+		Rsync:        m.RsyncPath,
+		MaxPending:   m.MaxPending,
+		FlushTimeout: 5 * time.Minute,
+		InitialSync:  true,
+		LeadingEdge:  m.LeadingEdge,
+		LogLevel:     "info",
+		StateDir:     DefaultStateDir,
+		Format:       changelog.DefaultFormat,
+		TimeFmt:      changelog.DefaultTimeFmt,
 	}
+	c.HoldWindow, c.PruneInterval = m.HoldWindow, m.PruneInterval
+	return c
 }
 
 // DefaultStateDir holds one journal directory per mountpoint.

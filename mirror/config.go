@@ -95,20 +95,20 @@ func (c *Config) DestName() string {
 // change what they need; New takes every value as given and refuses
 // values that mean nothing instead of replacing them.
 func DefaultConfig() Config {
-	return Config{
-		RsyncPath:     "rsync",
-		Delay:         200 * time.Millisecond,
-		MaxDelay:      2 * time.Second,
-		Timeout:       30 * time.Second,
-		ConTimeout:    10 * time.Second,
-		RetryMin:      time.Second,
-		RetryMax:      30 * time.Second,
-		MaxBatch:      50000,
-		MaxPending:    DefaultMaxPending,
-		LeadingEdge:   true,
-		HoldWindow:    time.Minute,
-		PruneInterval: 5 * time.Minute,
+	c := Config{
+		RsyncPath:   "rsync",
+		Delay:       200 * time.Millisecond,
+		MaxDelay:    2 * time.Second,
+		Timeout:     30 * time.Second,
+		ConTimeout:  10 * time.Second,
+		RetryMin:    time.Second,
+		RetryMax:    30 * time.Second,
+		MaxBatch:    50000,
+		MaxPending:  DefaultMaxPending,
+		LeadingEdge: true,
 	}
+	c.HoldWindow, c.PruneInterval = time.Minute, 5*time.Minute
+	return c
 }
 
 // setDefaults keeps the name New and Probe call. It no longer fills in
