@@ -146,6 +146,7 @@ func (e *Engine) holdPathLocked(p string, dir, current bool) {
 	if en != nil && en.place != placeFlight {
 		e.q.unlink(en)
 		e.j.ack(p, e.seq, en.recursive)
+		e.broadcastLocked() // a Sync may have waited for it
 	}
 	if h.paths == nil {
 		h.paths = make(map[string]bool)

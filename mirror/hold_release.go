@@ -47,7 +47,14 @@ func (e *Engine) Release(prefix string) int {
 
 // hold and unhold journal a held delete (recHold).
 func (j *journal) hold(p string, dir bool, since time.Time, reason string) {
-	j.append(&record{kind: recHold, path: p, recursive: dir, seq: uint64(since.UnixMilli()), msg: reason})
+	j.append(&record{kind: recHold, path: p, recursive: dir, seq: unixMilli(since), msg: reason})
+}
+
+func unixMilli(t time.Time) uint64 {
+	if t.IsZero() || t.UnixMilli() < 0 {
+		return 0
+	}
+	return uint64(t.UnixMilli())
 }
 
 func (j *journal) unhold(p string) {
@@ -104,7 +111,7 @@ func (e *Engine) restoreHeld(h heldReplay) {
 func (e *Engine) appendHeldLocked(b []byte) []byte {
 	reason := e.hold.reason
 	for _, p := range e.heldPathsLocked() {
-		b = appendRecord(b, &record{kind: recHold, path: p, recursive: e.hold.paths[p], seq: uint64(e.hold.since.UnixMilli()), msg: reason})
+		b = appendRecord(b, &record{kind: recHold, path: p, recursive: e.hold.paths[p], seq: unixMilli(e.hold.since), msg: reason})
 		reason = ""
 	}
 	return b

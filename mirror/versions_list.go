@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"strconv"
@@ -56,11 +57,14 @@ func parseListing(out []byte) []listing {
 	return ls
 }
 
+// ErrNoBackupDir says versions are asked of an engine that keeps none.
+var ErrNoBackupDir = errors.New("no versions are kept: backup-dir is not set")
+
 // Versions lists the versions of p (relative to the source) kept in
 // backup-dir on the destination, newest first.
 func (e *Engine) Versions(ctx context.Context, p string) ([]FileVersion, error) {
 	if e.cfg.BackupDir == "" {
-		return nil, fmt.Errorf("no versions are kept: backup-dir is not set")
+		return nil, ErrNoBackupDir
 	}
 	p = strings.Trim(p, "/")
 	if p == "" || p == "." {

@@ -109,4 +109,9 @@ func TestHoldMassDelete(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(m2.Mnt, "new")); err != nil {
 		t.Fatalf("release touched the data directory: %v", err)
 	}
+	// No backup-dir on this mount: versions says so, with the usage code.
+	_, errOut, code = m2.cli(t, "versions", m2.Mnt, "new")
+	if code != exitcode.Usage || !strings.Contains(errOut, "backup-dir") {
+		t.Errorf("versions without backup-dir: exit %d, want %d: %s", code, exitcode.Usage, errOut)
+	}
 }

@@ -80,7 +80,7 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 		}
 		return res, err
 	case "release":
-		return releaseResult{Released: in.engine.Release(req.Path), Held: in.engine.Status().Held}, nil
+		return releaseOn(in.engine, req.Path), nil
 	case "versions":
 		return versionsOf(ctx, in.engine, req.Path)
 	case "unmount":

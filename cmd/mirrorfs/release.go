@@ -19,6 +19,11 @@ type releaseResult struct {
 	Held     mirror.HeldStatus `json:"held"`     // what is still held
 }
 
+// releaseOn answers the "release" control command for one engine.
+func releaseOn(e *mirror.Engine, p string) releaseResult {
+	return releaseResult{Released: e.Release(p), Held: e.Status().Held}
+}
+
 func releaseCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "release",

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -19,7 +20,10 @@ import (
 // versionsOf answers the "versions" control command for one engine.
 func versionsOf(ctx context.Context, e *mirror.Engine, p string) ([]mirror.FileVersion, error) {
 	v, err := e.Versions(ctx, p)
-	if err != nil {
+	switch {
+	case errors.Is(err, mirror.ErrNoBackupDir):
+		return nil, control.WithCode("no_backup_dir", fmt.Errorf("%w (mount with --backup-dir DIR to keep versions)", err))
+	case err != nil:
 		return nil, control.WithCode("versions", err)
 	}
 	return v, nil
@@ -57,7 +61,11 @@ func versionsCommand() *cli.Command {
 				return err
 			}
 			if !resp.OK {
-				return codef(exitcode.Dest, "versions of %s: %s", rel, resp.Error)
+				code := exitcode.Dest
+				if resp.Code == "no_backup_dir" {
+					code = exitcode.Usage
+				}
+				return codef(code, "versions of %s: %s", rel, resp.Error)
 			}
 			if c.Bool("json") {
 				enc := json.NewEncoder(c.App.Writer)
