@@ -20,7 +20,17 @@ func (e *Engine) guardArgs(args []string) ([]string, func(), error) {
 	}
 	e.mu.Lock()
 	var rules []byte
-	for p := range e.hold.paths {
+	// A held directory is gone from the source, so no run looks inside it
+	// on the receiver: its own rule protects what it holds, and rsync's
+	// linear rule list stays as short as the holds are wide.
+	covered := ""
+	for _, p := range e.heldPathsLocked() {
+		if covered != "" && isBelow(p, covered) {
+			continue
+		}
+		if e.hold.paths[p] {
+			covered = p
+		}
 		rules = append(append(rules, "P /"+escapeRulePattern(p)...), 0)
 	}
 	e.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -229,5 +230,46 @@ func TestHoldPercent(t *testing.T) {
 	h.removeAll("d/f3")
 	if got := h.eng.Status().Held.Count; got != 4 {
 		t.Fatalf("4 of 30 files deleted, hold-deletes=10%%: held = %d, want 4", got)
+	}
+}
+
+// TestGuardRules: --delete runs from the source get one protect rule per
+// held path, none below a held directory; other runs get none.
+func TestGuardRules(t *testing.T) {
+	e := &Engine{}
+	e.hold.paths = map[string]bool{"d": true, "d/f": false, "d/e": true, "d/e/g": false, "x*y": false, "dd": false}
+	for _, tt := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"list run", []string{"-a", "--delete-missing-args", sourceArg, "dst/"}, "P /d\x00P /dd\x00P /x\\*y\x00"},
+		{"full sync", []string{"-a", "--delete", sourceArg, "dst/"}, "P /d\x00P /dd\x00P /x\\*y\x00"},
+		{"no delete", []string{"-a", sourceArg, "dst/"}, ""},
+		{"not from the source", []string{"-a", "--delete", "/proc/self/fd/4/", "dst/"}, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			args, done, err := e.guardArgs(tt.args)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer done()
+			var got string
+			for _, a := range args {
+				if f, ok := strings.CutPrefix(a, "--filter=merge "); ok {
+					b, err := os.ReadFile(f)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got = string(b)
+				}
+			}
+			if got != tt.want {
+				t.Errorf("rules %q, want %q (args %q)", got, tt.want, args)
+			}
+			if n := len(args); args[n-2] != tt.args[len(tt.args)-2] || args[n-1] != "dst/" {
+				t.Errorf("operands moved: %q", args)
+			}
+		})
 	}
 }
