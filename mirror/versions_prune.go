@@ -48,7 +48,9 @@ func (e *Engine) maybePruneLocked(ctx context.Context) {
 // plainConfig is the engine's configuration for runs that only talk to
 // the destination: no source, no excludes, no held-delete rules.
 func (e *Engine) plainConfig() *Config {
+	e.mu.Lock() // detectVersion may be writing it
 	c := e.cfg
+	e.mu.Unlock()
 	c.Source, c.Exclude, c.guard = nil, nil, nil
 	return &c
 }
@@ -78,7 +80,7 @@ func (e *Engine) pruneVersions(ctx context.Context) (int, error) {
 	if err != nil || len(stamps) == 0 {
 		return 0, err
 	}
-	old := pastRetention(stamps, e.cfg.KeepVersions, e.now())
+	old := pastRetention(stamps, cfg.KeepVersions, e.now())
 	if len(old) == 0 {
 		return 0, nil
 	}
@@ -112,7 +114,7 @@ func (e *Engine) pruneVersions(ctx context.Context) (int, error) {
 		}
 		return 0, fmt.Errorf("rsync exit %d: %s", r.code, msg)
 	}
-	e.log.Info("old versions pruned", "dir", e.cfg.BackupDir, "removed", len(old), "kept", len(stamps)-len(old), "keep", e.cfg.KeepVersions.String())
+	e.log.Info("old versions pruned", "dir", e.cfg.BackupDir, "removed", len(old), "kept", len(stamps)-len(old), "keep", cfg.KeepVersions.String())
 	return len(old), nil
 }
 

@@ -165,7 +165,9 @@ func TestVersionsLocal(t *testing.T) {
 			t.Errorf("version %d (%s): %q, %v, size %d; want %q", i, vs[i].Stamp, got, err, vs[i].Size, want)
 		}
 	}
+	h.eng.mu.Lock()
 	h.eng.cfg.KeepVersions = Retention{Count: 2}
+	h.eng.mu.Unlock()
 	n, err := h.eng.pruneVersions(ctx)
 	if err != nil || n != 2 {
 		t.Fatalf("prune = %d, %v; want 2", n, err)
