@@ -116,3 +116,18 @@ func (e *Engine) appendHeldLocked(b []byte) []byte {
 	}
 	return b
 }
+
+// noteHeldAtClose says, at shutdown, what stays held and whether the
+// next start still holds it.
+func (e *Engine) noteHeldAtClose() {
+	e.mu.Lock()
+	n, journaled := e.hold.files, e.j != nil
+	e.mu.Unlock()
+	switch {
+	case n == 0:
+	case journaled:
+		e.log.Warn("deletes still held at shutdown; the journal keeps them held at the next start (`mirrorfs release` ships them)", "held", n)
+	default:
+		e.log.Warn("deletes still held at shutdown, but without a journal (state-dir=none) the next start forgets them and its initial sync deletes those files from the destination", "held", n)
+	}
+}

@@ -133,6 +133,7 @@ func (e *Engine) replayPendingLocked() bool {
 // Close stops the journal, marking an orderly stop. Call it after Flush,
 // once Run has returned.
 func (e *Engine) Close() error {
+	e.noteHeldAtClose()
 	if e.j == nil {
 		return nil
 	}
