@@ -10,7 +10,8 @@ import (
 
 // Holding mass deletes (hold-deletes): Add counts the file deletes it
 // sees, one per unlink, before the queue folds them into a directory's
-// entry. When more than the limit arrive within HoldWindow, the deletes
+// entry: those waiting to ship, and those shipped within HoldWindow. When
+// they are more than the limit, the deletes
 // still queued from that window and every delete after it are held: kept
 // out of the queue, journaled, and protected from every --delete run
 // (hold_guard.go) until Release. Other changes keep flowing.
@@ -120,7 +121,8 @@ func (e *Engine) noteDeleteLocked(r recentDelete) {
 	drop := 0
 	for drop < len(h.recent) {
 		o := h.recent[drop]
-		if r.at.Sub(o.at) <= e.cfg.HoldWindow && len(h.recent)-drop <= maxRecentFactor*(limit+1) {
+		over := len(h.recent)-drop > maxRecentFactor*(limit+1)
+		if !over && (r.at.Sub(o.at) <= e.cfg.HoldWindow || e.waitingDeleteLocked(o.path)) {
 			break
 		}
 		if !o.dir {
@@ -131,6 +133,13 @@ func (e *Engine) noteDeleteLocked(r recentDelete) {
 	if drop > 0 {
 		h.recent = append(h.recent[:0], h.recent[drop:]...)
 	}
+}
+
+// waitingDeleteLocked reports whether the delete of p still waits to
+// ship: such a delete counts however old it is (an outage must not let a
+// slow mass delete through). Checked at the window's oldest end only.
+func (e *Engine) waitingDeleteLocked(p string) bool {
+	return e.q.pendingAt(p) && !e.exists(p)
 }
 
 // holdPathLocked holds the delete of p. current is the change being

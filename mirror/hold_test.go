@@ -8,8 +8,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 func TestParseHoldLimit(t *testing.T) {
@@ -172,16 +170,31 @@ func TestHoldCounts(t *testing.T) {
 }
 
 func TestHoldWindow(t *testing.T) {
-	h := holdHarness(t, 30, 10, "", "", "")
-	now := time.Now()
-	h.eng.now = func() time.Time { return now }
-	for i := range 20 {
-		now = now.Add(10 * time.Second) // 6 per minute: never more than 10 in the window
-		h.add(change.Change{Op: change.OpUnlink, Path: fmt.Sprint("d/f", i)})
-	}
-	if got := h.eng.Status().Held.Count; got != 0 {
-		t.Fatalf("held = %d, want 0: deletes spread over the window", got)
-	}
+	t.Run("shipped deletes leave the window", func(t *testing.T) {
+		h := holdHarness(t, 30, 10, "", "", "")
+		h.eng.cfg.HoldWindow = time.Millisecond
+		h.start()
+		for i := range 20 {
+			h.removeAll(fmt.Sprint("d/f", i))
+			h.mustSync()
+			time.Sleep(2 * time.Millisecond) // past the window
+		}
+		if got := h.eng.Status().Held.Count; got != 0 {
+			t.Fatalf("held = %d, want 0: each delete shipped and left the window", got)
+		}
+	})
+	t.Run("waiting deletes count however old", func(t *testing.T) {
+		h := holdHarness(t, 30, 10, "", "", "")
+		now := time.Now()
+		h.eng.now = func() time.Time { return now }
+		for i := range 11 {
+			now = now.Add(time.Hour) // far past the window, but not shipped
+			h.removeAll(fmt.Sprint("d/f", i))
+		}
+		if got := h.eng.Status().Held.Count; got != 11 {
+			t.Fatalf("held = %d, want 11: deletes waiting to ship count", got)
+		}
+	})
 }
 
 func TestHoldSurvivesRestart(t *testing.T) {
