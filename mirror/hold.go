@@ -11,10 +11,10 @@ import (
 // Holding mass deletes (hold-deletes): Add counts the file deletes it
 // sees, one per unlink, before the queue folds them into a directory's
 // entry: those waiting to ship, and those shipped within HoldWindow. When
-// they are more than the limit, the deletes
-// still queued from that window and every delete after it are held: kept
-// out of the queue, journaled, and protected from every --delete run
-// (hold_guard.go) until Release. Other changes keep flowing.
+// they are more than the limit, the counted deletes still queued and
+// every delete after them are held: kept out of the queue, journaled, and
+// protected from every --delete run (hold_guard.go) until Release. Other
+// changes keep flowing.
 //
 // A rename is not a delete here: the data lives on under the new name in
 // the mirror, so renaming a big directory never trips the hold. A path
@@ -23,10 +23,11 @@ import (
 
 // holdState is the hold's part of the engine; guarded by Engine.mu.
 type holdState struct {
-	recent      []recentDelete // deletes within the window, oldest first
-	recentFiles int            // how many of recent are files
-	paths       map[string]bool
-	files       int // held paths that are not directories
+	recent      []recentDelete  // the deletes that count (waiting, or within the window), oldest first
+	head        int             // recent[:head] no longer count
+	recentFiles int             // how many of recent[head:] are files
+	paths       map[string]bool // held: path -> is a directory
+	files       int             // held paths that are not directories
 	since       time.Time
 	reason      string
 	tree        int  // files in the source: the start-up walk's count, kept up to date by Add
@@ -39,14 +40,14 @@ type recentDelete struct {
 	at   time.Time
 }
 
-// maxRecent bounds the window's memory when directories (which do not
+// maxRecentFactor bounds the window's memory when directories (which do not
 // count) are deleted en masse.
 const maxRecentFactor = 4
 
 func (h *holdState) on() bool { return len(h.paths) > 0 }
 
 // holdAddLocked is Add's hook. It reports whether it took c (held: not to
-// be queued) and, when c started a hold, the held paths for the event.
+// be queued) and whether c started a hold (to announce, without e.mu).
 func (e *Engine) holdAddLocked(c change.Change, now time.Time) (took, started bool) {
 	h := &e.hold
 	switch c.Op {
@@ -81,15 +82,15 @@ func (e *Engine) holdAddLocked(c change.Change, now time.Time) (took, started bo
 		return false, false
 	}
 	h.since = now
-	h.reason = fmt.Sprintf("%d file deletes within %s, more than hold-deletes=%s allows", h.recentFiles, e.cfg.HoldWindow, e.cfg.HoldDeletes)
+	h.reason = fmt.Sprintf("%d file deletes waiting to ship or shipped within %s, more than hold-deletes=%s allows", h.recentFiles, e.cfg.HoldWindow, e.cfg.HoldDeletes)
 	if e.cfg.HoldDeletes.Percent > 0 {
 		h.reason += fmt.Sprintf(" (%d of %d files)", limit, h.tree+h.recentFiles)
 	}
 	last := len(h.recent) - 1
-	for i, r := range h.recent {
-		e.holdPathLocked(r.path, r.dir, i == last)
+	for i := h.head; i <= last; i++ {
+		e.holdPathLocked(h.recent[i].path, h.recent[i].dir, i == last)
 	}
-	h.recent, h.recentFiles = nil, 0
+	h.recent, h.head, h.recentFiles = nil, 0, 0
 	return true, true
 }
 
@@ -118,20 +119,22 @@ func (e *Engine) noteDeleteLocked(r recentDelete) {
 		h.recentFiles++
 	}
 	limit, _ := e.holdLimitLocked()
-	drop := 0
-	for drop < len(h.recent) {
-		o := h.recent[drop]
-		over := len(h.recent)-drop > maxRecentFactor*(limit+1)
+	for h.head < len(h.recent) {
+		o := h.recent[h.head]
+		over := len(h.recent)-h.head > maxRecentFactor*(limit+1)
 		if !over && (r.at.Sub(o.at) <= e.cfg.HoldWindow || e.waitingDeleteLocked(o.path)) {
 			break
 		}
 		if !o.dir {
 			h.recentFiles--
 		}
-		drop++
+		h.recent[h.head] = recentDelete{}
+		h.head++
 	}
-	if drop > 0 {
-		h.recent = append(h.recent[:0], h.recent[drop:]...)
+	// Dropped from the front in O(1); moved down once half is dropped.
+	if h.head > len(h.recent)/2 {
+		h.recent = append(h.recent[:0], h.recent[h.head:]...)
+		h.head = 0
 	}
 }
 
@@ -194,7 +197,7 @@ func (e *Engine) unholdLocked(p string) {
 func (e *Engine) endHoldLocked() {
 	h := &e.hold
 	h.paths, h.files, h.since, h.reason = nil, 0, time.Time{}, ""
-	h.recent, h.recentFiles = nil, 0
+	h.recent, h.head, h.recentFiles = nil, 0, 0
 }
 
 // heldPathsLocked returns the held paths, sorted.
