@@ -54,6 +54,10 @@ func (e *Engine) argsFor(mode argMode, stamp string) []string {
 		return a
 	}
 	opts := []string{"--filter=- /" + escapeRulePattern(d) + "/"}
+	// The parents of a nested DIR hold it: keep them on the receiver.
+	for a := parent(d); a != "."; a = parent(a) {
+		opts = append(opts, "--filter=P /"+escapeRulePattern(a)+"/")
+	}
 	if stamp != "" && mode != modeRoot {
 		opts = append(opts, "--backup", "--backup-dir="+d+"/"+stamp)
 	}

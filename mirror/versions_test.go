@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -181,5 +182,35 @@ func TestVersionsLocal(t *testing.T) {
 	}
 	if n := countFiles(t, filepath.Join(dst, ".versions")); n != 2 {
 		t.Fatalf("after a full sync %d version directories, want 2", n)
+	}
+}
+
+func TestVersionArgs(t *testing.T) {
+	e := &Engine{cfg: Config{Dest: Destination{Kind: DestLocal, LocalDir: "/d"}, BackupDir: "old/v*s", Timeout: time.Second}}
+	for _, tt := range []struct {
+		mode  argMode
+		stamp string
+		want  []string
+		not   []string
+	}{
+		{modeList, "S1", []string{"--filter=- /old/v\\*s/", "--filter=P /old/", "--backup", "--backup-dir=old/v*s/S1"}, nil},
+		{modeFull, "S2", []string{"--filter=- /old/v\\*s/", "--backup-dir=old/v*s/S2"}, nil},
+		{modeRoot, "S3", []string{"--filter=- /old/v\\*s/"}, []string{"--backup"}},
+		{modeProbe, "", nil, []string{"--backup", "--filter=- /old/v\\*s/"}},
+	} {
+		a := e.argsFor(tt.mode, tt.stamp)
+		for _, w := range tt.want {
+			if !slices.Contains(a, w) {
+				t.Errorf("mode %d: %q lacks %q", tt.mode, a, w)
+			}
+		}
+		for _, w := range tt.not {
+			if slices.Contains(a, w) {
+				t.Errorf("mode %d: %q has %q", tt.mode, a, w)
+			}
+		}
+		if tt.mode != modeProbe && a[len(a)-1] != "/d/" {
+			t.Errorf("mode %d: the destination is not last: %q", tt.mode, a)
+		}
 	}
 }
