@@ -129,7 +129,7 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.Force }},
 	{Key: Key{Name: "hold-deletes", Kind: KindString, Usage: "hold file deletes back when more than `N` (or P% of the tree's files) arrive within hold-window; `mirrorfs release` ships them"},
 		field: func(c *Config) any { return &c.HoldDeletes }, check: checkHoldDeletes},
-	{Key: Key{Name: "hold-window", Kind: KindDuration, Usage: "how long a shipped file delete still counts toward hold-deletes (one waiting to ship always counts)"},
+	{Key: Key{Name: "hold-window", Kind: KindDuration, Usage: "a file delete counts toward hold-deletes for this long after it was made, and for as long as it waits to ship"},
 		field: func(c *Config) any { return &c.HoldWindow }},
 	{Key: Key{Name: "backup-dir", Kind: KindString, Usage: "keep what each batch overwrites or deletes on the destination in a dated directory below `DIR`, a path inside the destination (e.g. .versions)"},
 		field: func(c *Config) any { return &c.BackupDir }, check: checkBackupDir},
