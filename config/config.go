@@ -54,6 +54,13 @@ type Config struct {
 	MaxPending        int           // queue bound (mirror.Config.MaxPending)
 	Force             bool          // clear a stale mount at the mountpoint
 
+	// Safety (issue 15): held mass deletes and versions on the destination.
+	HoldDeletes   string        // hold-deletes: N or P% (mirror.ParseHoldLimit)
+	HoldWindow    time.Duration // how long deletes count toward hold-deletes
+	BackupDir     string        // versions directory inside the destination (mirror.CheckBackupDir)
+	KeepVersions  string        // retention of BackupDir (mirror.ParseRetention)
+	PruneInterval time.Duration // least time between two pruning passes
+
 	ConfigFile string // config file named by --config or -o config=
 	Mountpoint string // positional argument, set by the CLI
 }
@@ -63,7 +70,7 @@ type Config struct {
 // Keys() writes its Default column from it.
 func Defaults() Config {
 	m := mirror.DefaultConfig()
-	return Config{
+	c := Config{
 		Delay:        m.Delay,
 		MaxDelay:     m.MaxDelay,
 		Timeout:      m.Timeout,
@@ -79,6 +86,8 @@ func Defaults() Config {
 		TimeFmt:      changelog.DefaultTimeFmt,
 		Observe:      Observe{HookTimeout: DefaultHookTimeout},
 	}
+	c.HoldWindow, c.PruneInterval = m.HoldWindow, m.PruneInterval
+	return c
 }
 
 // DefaultStateDir holds one journal directory per mountpoint.

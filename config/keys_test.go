@@ -31,8 +31,8 @@ func TestKeysUniqueAndSettable(t *testing.T) {
 		if k.Name == "events" {
 			value = "create"
 		}
-		if k.Name == "metrics-listen" {
-			value = "9750"
+		if v, ok := map[string]string{"metrics-listen": "9750", "hold-deletes": "100", "keep-versions": "10"}[k.Name]; ok {
+			value = v
 		}
 		if err := c.Set(k.Name, value); err != nil {
 			t.Errorf("Set(%q, %q): %v", k.Name, value, err)
@@ -104,6 +104,25 @@ func TestSet(t *testing.T) {
 		{"log-level", "DEBUG", func(c Config) bool { return c.LogLevel == "debug" }, ""},
 		{"log-level", "warning", func(c Config) bool { return c.LogLevel == "warn" }, ""},
 		{"log-level", "loud", nil, `log-level "loud": not a log level (use debug, info, warn or error)`},
+		// hold-deletes, backup-dir, keep-versions
+		{"hold-deletes", "5000", func(c Config) bool { return c.HoldDeletes == "5000" }, ""},
+		{"hold-deletes", "20%", func(c Config) bool { return c.HoldDeletes == "20%" }, ""},
+		{"hold-deletes", "0", nil, `hold-deletes "0": not a positive number of files or a percentage`},
+		{"hold-deletes", "150%", nil, "not a percentage above 0 and at most 100"},
+		{"hold-deletes", "many", nil, "not a positive number"},
+		{"hold-window", "30s", func(c Config) bool { return c.HoldWindow == 30*time.Second }, ""},
+		{"backup-dir", ".versions", func(c Config) bool { return c.BackupDir == ".versions" }, ""},
+		{"backup-dir", "a/./b/", func(c Config) bool { return c.BackupDir == "a/b" }, ""},
+		{"backup-dir", "/srv/v", nil, `backup-dir "/srv/v": an absolute path`},
+		{"backup-dir", "../v", nil, "climbs out of the destination"},
+		{"backup-dir", "a/../../v", nil, "climbs out of the destination"},
+		{"backup-dir", ".", nil, "the destination itself"},
+		{"keep-versions", "10,30d", func(c Config) bool { return c.KeepVersions == "10,30d" }, ""},
+		{"keep-versions", "12h", func(c Config) bool { return c.KeepVersions == "12h" }, ""},
+		{"keep-versions", "0", nil, "the count must be positive"},
+		{"keep-versions", "10,20", nil, "given once"},
+		{"keep-versions", "30x", nil, `keep-versions "30x": "30x" is neither a count nor an age`},
+		{"keep-versions", "10,", nil, "empty part"},
 		// unknown, negation of non-bools, mount-only, ro
 		{"dely", "1s", nil, `unknown option "dely": did you mean "delay"?`},
 		{"password_file", "/x", nil, `did you mean "password-file"?`},

@@ -22,6 +22,7 @@ type batch struct {
 	runs  []run
 	epoch uint64
 	seq   uint64 // the last event before the batch was taken: what it ships is at least that new
+	stamp string // the versions directory of its runs (versions.go); "" without backup-dir
 }
 
 // planBatch drops entries that a recursive entry of the same batch ships

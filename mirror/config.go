@@ -59,6 +59,19 @@ type Config struct {
 	// keeps the versions rsync --backup moves aside. It is not part of the
 	// mirror: --delete runs, verify and reconcile leave it alone.
 	BackupDir string
+	// KeepVersions prunes BackupDir's dated directories (versions_prune.go);
+	// the zero value keeps them all.
+	KeepVersions Retention
+	// PruneInterval is the least time between two pruning passes.
+	PruneInterval time.Duration
+
+	// HoldDeletes holds file deletes back when more than it allows arrive
+	// within HoldWindow (hold.go); the zero value holds nothing.
+	HoldDeletes HoldLimit
+	HoldWindow  time.Duration
+
+	// guard adds the protect rules of held deletes to a run (hold_guard.go).
+	guard func(args []string) ([]string, func(), error)
 
 	// exactTimes adds --modify-window=-1 (rsync >= 3.2.0): without it rsync
 	// compares times in whole seconds and leaves a directory or symlink
@@ -82,7 +95,7 @@ func (c *Config) DestName() string {
 // change what they need; New takes every value as given and refuses
 // values that mean nothing instead of replacing them.
 func DefaultConfig() Config {
-	return Config{
+	c := Config{
 		RsyncPath:   "rsync",
 		Delay:       200 * time.Millisecond,
 		MaxDelay:    2 * time.Second,
@@ -94,6 +107,8 @@ func DefaultConfig() Config {
 		MaxPending:  DefaultMaxPending,
 		LeadingEdge: true,
 	}
+	c.HoldWindow, c.PruneInterval = time.Minute, 5*time.Minute
+	return c
 }
 
 // setDefaults keeps the name New and Probe call. It no longer fills in
@@ -132,6 +147,8 @@ func (c *Config) check() error {
 		{"RetryMax", c.RetryMax, false},
 		{"Stall", c.Stall, true},                         // 0: derived from Timeout
 		{"ReconcileInterval", c.ReconcileInterval, true}, // 0: never
+		{"HoldWindow", c.HoldWindow, !c.HoldDeletes.On()},
+		{"PruneInterval", c.PruneInterval, !c.KeepVersions.On()},
 	} {
 		if d.v < 0 || d.v == 0 && !d.zero {
 			return fmt.Errorf("mirror: %s %v: must be positive (start from mirror.DefaultConfig)", d.name, d.v)
@@ -148,6 +165,11 @@ func (c *Config) check() error {
 		return fmt.Errorf("mirror: MaxBatch %d: must be positive", c.MaxBatch)
 	case c.MaxPending <= 0:
 		return fmt.Errorf("mirror: MaxPending %d: must be positive", c.MaxPending)
+	}
+	if c.BackupDir != "" {
+		if _, err := CheckBackupDir(c.BackupDir); err != nil {
+			return fmt.Errorf("mirror: BackupDir %q: %w", c.BackupDir, err)
+		}
 	}
 	return nil
 }

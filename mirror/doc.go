@@ -35,6 +35,10 @@
 //     up to a point is on the destination.
 //   - Journal (journal*.go, recover.go). What is not yet on the
 //     destination survives a crash.
+//   - Hold (hold*.go). Mass deletes counted at Add, held out of the
+//     queue, journaled, protected from --delete runs until Release.
+//   - Versions (versions*.go). rsync --backup-dir per batch inside the
+//     destination, pruned to keep-versions, listed by Versions.
 //
 // Locking: Engine.mu guards every field declared after it in Engine.
 // Methods whose names end in Locked are called with it held; the others

@@ -47,6 +47,8 @@ type Engine struct {
 	health      health
 	versionDone bool
 	totals      Totals
+	hold        holdState    // held mass deletes (hold.go)
+	vers        versionState // version pruning (versions_prune.go)
 
 	j         *journal // nil without a state directory
 	recovery  RecoveryStatus
@@ -72,6 +74,7 @@ func New(cfg Config) (*Engine, error) {
 		changed: make(chan struct{}),
 		state:   StateIdle,
 	}
+	e.cfg.guard = e.guardArgs
 	e.q.limit = cfg.MaxPending
 	if cfg.LeadingEdge {
 		e.q.quiet = cfg.Delay
@@ -113,6 +116,13 @@ func (e *Engine) Add(c change.Change) {
 	seq := e.seq
 	e.totals.Events++
 	e.indexLocked(c, id, linked)
+	if took, started := e.holdAddLocked(c, now); took {
+		e.mu.Unlock()
+		if started {
+			e.announceHold()
+		}
+		return
+	}
 	ms := e.q.add(c, seq, now)
 	e.noteOverflowLocked()
 	e.mu.Unlock()

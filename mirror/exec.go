@@ -45,6 +45,13 @@ func execRsyncFd(ctx context.Context, cfg *Config, args []string, stdin []byte, 
 		return result{code: -2, startErr: xerr}
 	}
 	defer removeRules()
+	if cfg.guard != nil {
+		var unguard func()
+		if args, unguard, xerr = cfg.guard(args); xerr != nil {
+			return result{code: -2, startErr: xerr}
+		}
+		defer unguard()
+	}
 	var files []*os.File
 	if cfg.Source != nil {
 		files = []*os.File{cfg.Source}

@@ -105,6 +105,7 @@ type replayed struct {
 	paths   map[string]*pendingPath
 	torn    bool              // the tail was cut short or corrupt (ignored)
 	owed    map[Reason]uint64 // full syncs owed: one must start after the seq (recOwed)
+	held    heldReplay        // deletes held back (recHold, hold.go)
 }
 
 type pendingPath struct {
@@ -210,6 +211,8 @@ func replayLog(data []byte) (*replayed, error) {
 			if why, ok := parseReason(r.msg); ok {
 				rep.owed[why] = max(rep.owed[why], r.seq)
 			}
+		case recHold:
+			rep.held.apply(&r)
 		}
 	}
 	return rep, nil

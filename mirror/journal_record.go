@@ -31,6 +31,7 @@ const (
 	recClean                       // orderly shutdown: everything above was synced to disk
 	recOverflow                    // the queue was full: a full sync after seq is owed (read for old journals)
 	recOwed                        // a full sync after seq is owed, for the reason in msg (debt.go)
+	recHold                        // path's delete is held (hold.go); flags: bit 0 directory, bit 1 released; seq: since (Unix ms); msg: the hold's reason
 )
 
 const (
@@ -77,6 +78,18 @@ func appendRecord(b []byte, r *record) []byte {
 		b = binary.AppendUvarint(b, r.seq)
 	case recOwed:
 		b = binary.AppendUvarint(b, r.seq)
+		b = appendString(b, r.msg)
+	case recHold:
+		var flags uint64
+		if r.recursive {
+			flags |= 1
+		}
+		if r.attempts != 0 {
+			flags |= 2
+		}
+		b = binary.AppendUvarint(b, flags)
+		b = binary.AppendUvarint(b, r.seq)
+		b = appendString(b, r.path)
 		b = appendString(b, r.msg)
 	}
 	payload := b[start+8:]
@@ -129,6 +142,15 @@ func decodeRecord(b []byte, r *record) (int, error) {
 		r.seq = d.uvarint()
 	case recOwed:
 		r.seq = d.uvarint()
+		r.msg = d.str()
+	case recHold:
+		flags := d.uvarint()
+		r.recursive = flags&1 != 0
+		if flags&2 != 0 {
+			r.attempts = 1
+		}
+		r.seq = d.uvarint()
+		r.path = d.str()
 		r.msg = d.str()
 	case recClean:
 	default:

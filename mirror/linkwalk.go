@@ -102,6 +102,7 @@ func (e *Engine) walkLinks(ctx context.Context) {
 	}
 	e.walk.done = true
 	e.walk.names, e.walk.took = w.found, time.Since(start)
+	e.noteTreeFilesLocked(w.files)
 	e.log.Debug("hard-linked names indexed", "names", w.found, "took", e.walk.took)
 }
 
@@ -187,6 +188,7 @@ type linkWalker struct {
 	src   int
 	batch []linkName
 	found int
+	files int // non-directories seen: the tree's size for hold-deletes=P%
 }
 
 func (w *linkWalker) note(p string, st *unix.Stat_t) {
@@ -261,6 +263,7 @@ func (w *linkWalker) walk(fd int, rel string) {
 				}
 				continue
 			}
+			w.files++
 			var st unix.Stat_t
 			if unix.Fstatat(fd, de.Name(), &st, unix.AT_SYMLINK_NOFOLLOW) == nil {
 				w.note(p, &st)

@@ -85,6 +85,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 	} else {
 		e.state = StateReconcile
 	}
+	stamp := e.stampLocked(0)
 	e.broadcastLocked()
 	e.mu.Unlock()
 	what := "reconcile"
@@ -93,7 +94,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 	}
 	e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String(), "reason", strings.Join(reasons, ","))
 
-	r := execRsync(runCtx, &e.cfg, rsyncArgs(&e.cfg, modeFull), nil, e.cfg.stallAfter(modeFull))
+	r := execRsync(runCtx, &e.cfg, e.argsFor(modeFull, stamp), nil, e.cfg.stallAfter(modeFull))
 	rerr := e.resultError(r)
 
 	defer e.flushEvents() // runs after the unlock below

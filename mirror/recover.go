@@ -84,6 +84,7 @@ func (e *Engine) restore(rep *replayed) {
 	for why := range rep.owed {
 		e.debts.owe(why, 0, e.seq, now)
 	}
+	e.restoreHeld(rep.held)
 }
 
 // journalSnapshot encodes the pending set, in the tree and in flight, as a
@@ -102,6 +103,7 @@ func (e *Engine) journalSnapshot() []byte {
 	for _, d := range e.debts.all() {
 		b = appendRecord(b, &record{kind: recOwed, seq: d.seq, msg: d.reason.String()})
 	}
+	b = e.appendHeldLocked(b)
 	e.q.each(func(en *entry) bool { put(en); return true })
 	e.q.eachLong(func(l *longPath) {
 		b = appendRecord(b, &record{kind: recAdd, seq: l.seq, path: l.path})
@@ -131,6 +133,7 @@ func (e *Engine) replayPendingLocked() bool {
 // Close stops the journal, marking an orderly stop. Call it after Flush,
 // once Run has returned.
 func (e *Engine) Close() error {
+	e.noteHeldAtClose()
 	if e.j == nil {
 		return nil
 	}

@@ -26,6 +26,9 @@ func (e *Engine) drive(ctx context.Context, until func() bool) {
 			}
 			e.mu.Unlock()
 			e.fullSync(ctx)
+			e.mu.Lock()
+			e.maybePruneLocked(ctx)
+			e.mu.Unlock()
 			continue
 		case len(e.splits) > 0:
 			b := e.splits[0]
@@ -42,6 +45,9 @@ func (e *Engine) drive(ctx context.Context, until func() bool) {
 				b.runs = planBatch(items)
 				e.mu.Unlock()
 				e.ship(ctx, b)
+				e.mu.Lock()
+				e.maybePruneLocked(ctx)
+				e.mu.Unlock()
 				continue
 			}
 			if t, ok := e.q.nextReady(p); ok {

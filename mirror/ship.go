@@ -29,6 +29,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 	e.state = StateShipping
 	e.totals.Batches++
 	batchNo, sent := e.totals.Batches, int64(0)
+	b.stamp = e.stampLocked(e.totals.Batches)
 	e.rootRun = hasRoot
 	e.mu.Unlock()
 	defer e.flushEvents() // runs last: after the root's requeue below
@@ -65,7 +66,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			mode = modeListNew
 		}
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
-		res := execRsync(ctx, &e.cfg, rsyncArgs(&e.cfg, mode), listInput(r.list), e.cfg.stallAfter(mode))
+		res := execRsync(ctx, &e.cfg, e.argsFor(mode, b.stamp), listInput(r.list), e.cfg.stallAfter(mode))
 		rerr := e.resultError(res)
 
 		e.mu.Lock()

@@ -228,6 +228,7 @@ func (e *Engine) Status() Status {
 		LinkedNames:         e.links.len(),
 		LinkIndexReady:      e.walk.done,
 		Name:                e.cfg.DestName(),
+		Held:                e.heldStatusLocked(),
 	}
 	if e.recovery.Start == StartUnclean {
 		switch {

@@ -34,6 +34,8 @@ func newApp(stderr io.Writer) *cli.App {
 			syncCommand(),
 			checkCommand(),
 			statsCommand(),
+			releaseCommand(),
+			versionsCommand(),
 		},
 		Writer:                    os.Stdout,
 		ErrWriter:                 stderr,

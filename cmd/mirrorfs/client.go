@@ -83,7 +83,7 @@ func syncCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "wait", Usage: "wait until every change made before this call is on the destination"},
 			&cli.BoolFlag{Name: "full", Usage: "run a full reconciling rsync of the whole tree"},
-			&cli.StringSliceFlag{Name: "dest", Usage: "only the destination named `NAME` (its config-file section, or its destination string); default: all"},
+			destFlag,
 			timeoutFlag,
 		},
 		Action: func(c *cli.Context) error {
@@ -91,13 +91,11 @@ func syncCommand() *cli.Command {
 			if err != nil {
 				return err
 			}
-			if len(c.StringSlice("dest")) > 1 {
-				return codef(exitcode.Usage, "option --dest given twice: sync takes one destination, or none for all (see `mirrorfs sync --help`)")
+			dest, err := destArg(c)
+			if err != nil {
+				return err
 			}
-			req := control.Request{Cmd: "sync", Wait: c.Bool("wait"), Full: c.Bool("full")}
-			if d := c.StringSlice("dest"); len(d) == 1 {
-				req.Dest = d[0]
-			}
+			req := control.Request{Cmd: "sync", Wait: c.Bool("wait"), Full: c.Bool("full"), Dest: dest}
 			resp, err := call(c, mp, req, nil)
 			if err != nil {
 				return err
@@ -108,6 +106,23 @@ func syncCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// destFlag names one destination of a mount for sync, release, versions
+// and verify. A slice, so that giving it twice is an error, not "the last
+// one wins".
+var destFlag = &cli.StringSliceFlag{Name: "dest", Usage: "only the destination named `NAME` (its config-file section, or its destination string); default: all"}
+
+// destArg is the one --dest given, or "".
+func destArg(c *cli.Context) (string, error) {
+	d := c.StringSlice("dest")
+	switch len(d) {
+	case 0:
+		return "", nil
+	case 1:
+		return d[0], nil
+	}
+	return "", codef(exitcode.Usage, "option --dest given twice: %s takes one destination, or none for all (see `mirrorfs %s --help`)", c.Command.Name, c.Command.Name)
 }
 
 // codeExit maps a control error code back to the exit code it stands for.

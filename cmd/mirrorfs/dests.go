@@ -99,6 +99,19 @@ func pick(ds []*destination, name string) ([]*destination, error) {
 	return nil, fmt.Errorf("no destination %q on this mount: its destinations are %s", name, strings.Join(names, ", "))
 }
 
+// pickOne is pick for commands that read one destination: with several,
+// the request must name it.
+func pickOne(ds []*destination, name string) (*destination, error) {
+	if name == "" && len(ds) > 1 {
+		return nil, fmt.Errorf("this mount has %d destinations (%s): name one with --dest", len(ds), destNames(ds))
+	}
+	picked, err := pick(ds, name)
+	if err != nil {
+		return nil, err
+	}
+	return picked[0], nil
+}
+
 func destNames(ds []*destination) string {
 	names := make([]string, len(ds))
 	for i, d := range ds {

@@ -61,6 +61,18 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 			return nil, control.WithCode(codeUnknownDest, err)
 		}
 		return syncDests(ctx, ds, len(in.dests), req.Wait, req.Full)
+	case "release":
+		ds, err := pick(in.dests, req.Dest)
+		if err != nil {
+			return nil, control.WithCode(codeUnknownDest, err)
+		}
+		return releaseDests(ds, req.Path), nil
+	case "versions":
+		d, err := pickOne(in.dests, req.Dest)
+		if err != nil {
+			return nil, control.WithCode(codeUnknownDest, err)
+		}
+		return versionsOf(ctx, d.engine, req.Path)
 	case "unmount":
 		select {
 		case in.stop <- "mirrorfs unmount":

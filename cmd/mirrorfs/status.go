@@ -81,6 +81,7 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 		fmt.Fprintf(tw, "  full sync\t%s (%s, since %s ago%s)\n", what, o.Reason, since(now, o.Since), wait)
 	}
 	printRecovery(tw, st)
+	printHeld(tw, st.Held, now)
 	if st.LastSuccess != nil {
 		fmt.Fprintf(tw, "  last sync\t%s (%s ago)\n", st.LastSuccess.Format(time.DateTime), since(now, *st.LastSuccess))
 	} else {

@@ -13,6 +13,7 @@ type Request struct {
 	Full      bool   `json:"full,omitempty"`
 	Dest      string `json:"dest,omitempty"` // one destination's name for sync; "": all of them
 	TimeoutMS int64  `json:"timeout_ms,omitempty"`
+	Path      string `json:"path,omitempty"` // release, versions: a path relative to the mountpoint
 }
 
 // Timeout is TimeoutMS as a duration; 0 means none. The server passes it to
