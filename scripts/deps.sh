@@ -32,6 +32,10 @@ tar             tar
 stress-ng       stress-ng
 sqlite3         sqlite3
 cp              coreutils
+ssh             openssh-client
+ssh-keygen      openssh-client
+ssh-keyscan     openssh-client
+sshd            openssh-server
 cc              build-essential
 pkg-config      pkg-config
 /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c libfuse3-dev
