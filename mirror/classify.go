@@ -25,6 +25,7 @@ const (
 	// ClassHostKey: ssh refused the host's key, unknown or changed. Fatal
 	// at mount time: only a person can tell whether a key is right.
 	ClassHostKey
+	ClassSSHAuth // ssh refused the login (key not authorized, unusable key)
 )
 
 var classNames = [...]string{
@@ -32,7 +33,7 @@ var classNames = [...]string{
 	ClassUnknownModule: "unknown-module", ClassPasswordFile: "password-file",
 	ClassConnect: "unreachable", ClassTimeout: "timeout", ClassStream: "connection-broken",
 	ClassDestIO: "destination-io", ClassCancelled: "cancelled", ClassOther: "failed",
-	ClassHostKey: "host-key",
+	ClassHostKey: "host-key", ClassSSHAuth: "ssh-auth-failed",
 }
 
 func (c Class) String() string {

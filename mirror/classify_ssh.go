@@ -36,10 +36,10 @@ func classifySSH(code int, lines []string, c *Config) *RsyncError {
 		e.Class, e.Detail = ClassHostKey, find("host key is known for", "Host key verification failed")
 		e.Msg = fmt.Sprintf("host key of %s is not in %s: check its fingerprint and add it with `%s`", at, kh, scan)
 	case find("UNPROTECTED PRIVATE KEY FILE") != "":
-		e.Class, e.Detail = ClassAuth, find("UNPROTECTED PRIVATE KEY FILE")
+		e.Class, e.Detail = ClassSSHAuth, find("UNPROTECTED PRIVATE KEY FILE")
 		e.Msg = fmt.Sprintf("ssh ignores the key %s because others can read it: run chmod 600 %s", c.sshKey(), c.sshKey())
 	case find("Permission denied (") != "":
-		e.Class, e.Detail = ClassAuth, find("Permission denied (")
+		e.Class, e.Detail = ClassSSHAuth, find("Permission denied (")
 		e.Msg = fmt.Sprintf("ssh login as %s to %s was refused (%s): %s", sshLogin(c), at, strings.TrimSuffix(afterLast(e.Detail, "Permission denied ("), ")."), authFix(c))
 	case find("Could not resolve hostname") != "":
 		e.Class, e.Detail = ClassConnect, find("Could not resolve hostname")

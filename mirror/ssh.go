@@ -69,6 +69,10 @@ func (c *Config) checkSSH() error {
 	return nil
 }
 
+// CheckConfig refuses transport settings that have no meaning together,
+// as New would (for callers that only probe).
+func CheckConfig(c *Config) error { return c.checkSSH() }
+
 // sshOptions is what a list of ssh arguments sets, for messages.
 type sshOptions struct {
 	port, key, knownHosts, login string

@@ -182,7 +182,7 @@ func TestClassifySSH(t *testing.T) {
 			"host key of 127.0.0.1:2222 is not in /k/known_hosts: check its fingerprint and add it with `ssh-keyscan -p 2222 127.0.0.1 >> /k/known_hosts`"},
 		{"changed key", "@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\nHost key for [127.0.0.1]:2222 has changed and you have requested strict checking.\r\nHost key verification failed.\r\n", ClassHostKey,
 			"host key of 127.0.0.1:2222 does not match the one in /k/known_hosts"},
-		{"wrong user key", "root@127.0.0.1: Permission denied (publickey).\r\n", ClassAuth, "ssh login as root to 127.0.0.1:2222 was refused (publickey)"},
+		{"wrong user key", "root@127.0.0.1: Permission denied (publickey).\r\n", ClassSSHAuth, "ssh login as root to 127.0.0.1:2222 was refused (publickey)"},
 		{"refused", "ssh: connect to host 127.0.0.1 port 2222: Connection refused\r\n", ClassConnect, "cannot reach sshd at 127.0.0.1:2222 (Connection refused)"},
 		{"no such host", "ssh: Could not resolve hostname nohost.invalid: Name or service not known\r\n", ClassConnect, "cannot resolve the ssh host"},
 		{"timed out", "ssh: connect to host 10.255.255.1 port 22: Connection timed out\r\n", ClassTimeout, "timed out"},

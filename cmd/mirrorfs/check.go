@@ -85,11 +85,11 @@ func runChecks(c *cli.Context, cfg config.Config, mp string, served *statusView)
 	pw := doctor.PasswordFile(cfg.PasswordFile)
 	checks = append(checks, pw)
 
-	dest, err := mirror.ParseDestination(cfg.Dest)
+	d, err := checkDest(cfg)
 	if err != nil {
-		return append(checks, doctor.Check{Check: "destination", Result: doctor.Fail, Detail: err.Error(), Fix: "give --dest as user@host::module or rsync://user@host/module"})
+		return append(checks, doctor.Check{Check: "destination", Result: doctor.Fail, Detail: err.Error(),
+			Fix: "give --dest as user@host::module, rsync://user@host/module, user@host:/path or a local directory, with the ssh options that fit it"})
 	}
-	d := doctor.Dest{Dest: dest, PasswordFile: cfg.PasswordFile, Rsync: cfg.Rsync, Timeout: cfg.Timeout, ConTimeout: cfg.ConTimeout}
 	switch {
 	case rs.Result == doctor.Fail:
 		checks = append(checks, doctor.Check{Check: "destination", Result: doctor.Skip, Detail: "no usable rsync"})
@@ -112,6 +112,20 @@ func runChecks(c *cli.Context, cfg config.Config, mp string, served *statusView)
 	checks = append(checks, doctor.Check{Check: "live: mount", Result: doctor.OK, Detail: fmt.Sprintf("served by pid %d, state %s", served.PID, served.State)})
 	checks = append(checks, bypassCheck(mp, served))
 	return append(checks, doctor.Live(ctx, mp, liveMount{c: c, mp: mp}, d)...)
+}
+
+// checkDest is how the mount would reach the destination, transport included.
+func checkDest(cfg config.Config) (doctor.Dest, error) {
+	ecfg, err := cfg.Engine()
+	if err != nil {
+		return doctor.Dest{}, err
+	}
+	d := doctor.Dest{Dest: ecfg.Dest, PasswordFile: cfg.PasswordFile, Rsync: cfg.Rsync, Timeout: cfg.Timeout, ConTimeout: cfg.ConTimeout, SSH: ecfg.SSH}
+	c := ecfg
+	if err := mirror.CheckConfig(&c); err != nil {
+		return doctor.Dest{}, err
+	}
+	return d, nil
 }
 
 // liveMount talks to the running mirrorfs over its control socket.
