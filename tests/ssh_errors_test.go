@@ -139,3 +139,49 @@ func TestSSHUnreachable(t *testing.T) {
 		})
 	}
 }
+
+// TestSSHCheckPasses: `mirrorfs check` over each ssh transport reports
+// every destination step OK and leaves nothing on the destination.
+func TestSSHCheckPasses(t *testing.T) {
+	requireE2E(t)
+	for _, overDaemon := range []bool{true, false} {
+		name := map[bool]string{true: "daemon over ssh", false: "remote shell"}[overDaemon]
+		t.Run(name, func(t *testing.T) {
+			tg := newSSHTarget(t, overDaemon)
+			env := append(os.Environ(), "MIRRORFS_RUN_DIR="+t.TempDir())
+			out, errOut, code := runMirrorfs(t, env, append([]string{"check"}, tg.args(tg.s.UserKey, tg.s.KnownHosts)...)...)
+			want := []string{"destination reachable", "destination host key", "destination ssh login", "destination writable", "destination symlinks"}
+			if overDaemon {
+				want = append(want, "destination module", "destination login")
+			}
+			for _, w := range want {
+				if !strings.Contains(out, "OK    "+w+":") {
+					t.Errorf("check lacks an OK line for %q (exit %d):\n%s%s", w, code, out, errOut)
+				}
+			}
+			if names, _ := os.ReadDir(tg.d.Dir); len(names) != 0 {
+				t.Errorf("check left %d entries on the destination", len(names))
+			}
+		})
+	}
+}
+
+// TestSSHShellMissingDir: a remote directory that does not exist stops
+// the mount with one line saying how to create it.
+func TestSSHShellMissingDir(t *testing.T) {
+	requireE2E(t)
+	tg := newSSHTarget(t, false)
+	args := tg.args(tg.s.UserKey, tg.s.KnownHosts)
+	args[1] = "root@127.0.0.1:" + tg.d.Dir + "/nonexistent/deeper" // after --dest
+	mnt := filepath.Join(t.TempDir(), "data")
+	must(t, os.Mkdir(mnt, 0o755))
+	env := append(os.Environ(), "MIRRORFS_RUN_DIR="+t.TempDir())
+	stderr, code := runMountExpectingFailure(t, env, mnt, append(append([]string{"mount"}, args...), mnt)...)
+	if code != exitcode.Dest {
+		t.Errorf("exit %d, want %d; stderr: %s", code, exitcode.Dest, stderr)
+	}
+	checkOneLineError(t, stderr)
+	if !strings.Contains(stderr, "does not exist on 127.0.0.1: create it (ssh root@127.0.0.1 mkdir -p "+tg.d.Dir+"/nonexistent/deeper)") {
+		t.Errorf("stderr does not say how to create the directory: %s", stderr)
+	}
+}

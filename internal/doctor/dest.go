@@ -206,8 +206,11 @@ func (d Dest) writeProbe(ctx context.Context, writable, symlinks string) []Check
 	_, errOut, code := d.rsync(ctx, nil, "-lt", filepath.Join(tmp, name), filepath.Join(tmp, link), d.destArg())
 	defer d.Remove(ctx, name, link)
 	if code != 0 {
-		return []Check{fail(writable, fmt.Sprintf("pushing a probe file failed (rsync exit %d): %s", code, firstLine(errOut)),
-			"set read only = no for the module and make its path writable by the daemon's uid"), skip(symlinks, "not writable")}
+		fix := "set read only = no for the module and make its path writable by the daemon's uid"
+		if d.Dest.Kind == mirror.DestShell {
+			fix = "make " + d.Dest.Path + " on " + d.Dest.Host + " writable by the ssh login user"
+		}
+		return []Check{fail(writable, fmt.Sprintf("pushing a probe file failed (rsync exit %d): %s", code, firstLine(errOut)), fix), skip(symlinks, "not writable")}
 	}
 	out := []Check{ok(writable, "a probe file was written and removed")}
 	target, err := d.LinkTarget(ctx, link)
