@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
@@ -57,4 +58,36 @@ func TestSSHArgvHasNoPassword(t *testing.T) {
 	if strings.Contains(m.logText(), password) {
 		t.Error("the password is in the mount's log")
 	}
+}
+
+// TestSSHChildrenDieWithMirrorfs: after mirrorfs is killed with SIGKILL in
+// the middle of a transfer through ssh, neither its rsync nor rsync's ssh
+// child lives on.
+func TestSSHChildrenDieWithMirrorfs(t *testing.T) {
+	requireE2E(t)
+	o := sshDaemonDest(t, testkit.DaemonOptions{})
+	o.Args = append(o.Args, "--bwlimit", "1M", "--state-dir", filepath.Join(t.TempDir(), "state"))
+	m := mountMirror(t, o)
+	lazyUnmountCleanup(t, m.Mnt)
+	writeZeros(t, filepath.Join(m.Mnt, "slow"), 16<<20)
+	var kids []int
+	testkit.Eventually(t, syncTimeout, func() (bool, string) {
+		kids = testkit.Descendants(m.cmd.Process.Pid)[1:]
+		for _, pid := range kids {
+			if raw, _ := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline")); strings.HasPrefix(string(raw), "ssh\x00") {
+				return true, ""
+			}
+		}
+		return false, "waiting for rsync's ssh child"
+	})
+	m.kill9(t)
+	testkit.Eventually(t, 30*time.Second, func() (bool, string) {
+		var alive []string
+		for _, pid := range kids {
+			if st, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat")); err == nil && !strings.Contains(string(st), ") Z ") {
+				alive = append(alive, strconv.Itoa(pid))
+			}
+		}
+		return len(alive) == 0, "still running after mirrorfs died: " + strings.Join(alive, " ")
+	})
 }
