@@ -241,3 +241,37 @@ func probeArg(c *Config) string {
 	}
 	return c.Dest.moduleArg()
 }
+
+// TransportStatus is how the destination is reached, for status and for
+// `mirrorfs check MOUNTPOINT`: settings and paths, never a secret.
+type TransportStatus struct {
+	Rsh           string   `json:"rsh,omitempty"`
+	SSHKey        string   `json:"ssh_key,omitempty"`
+	SSHPort       int      `json:"ssh_port,omitempty"`
+	SSHKnownHosts string   `json:"ssh_known_hosts,omitempty"`
+	SSHOptions    []string `json:"ssh_options,omitempty"`
+	BwLimit       string   `json:"bwlimit,omitempty"`
+}
+
+func (c *Config) transportStatus() *TransportStatus {
+	if !c.overSSH() && c.BwLimit == "" {
+		return nil
+	}
+	t := &TransportStatus{BwLimit: c.BwLimit}
+	if c.overSSH() {
+		t.Rsh = c.SSH.Command
+		if t.Rsh == "" {
+			t.Rsh = "ssh"
+		}
+		t.SSHKey, t.SSHPort, t.SSHKnownHosts, t.SSHOptions = c.SSH.Key, c.SSH.Port, c.SSH.KnownHosts, c.SSH.Options
+	}
+	return t
+}
+
+// SSHFromStatus is the ssh transport a status reported.
+func SSHFromStatus(t *TransportStatus) SSH {
+	if t == nil {
+		return SSH{}
+	}
+	return SSH{Command: t.Rsh, Key: t.SSHKey, Port: t.SSHPort, KnownHosts: t.SSHKnownHosts, Options: t.SSHOptions}
+}

@@ -185,3 +185,26 @@ func TestSSHShellMissingDir(t *testing.T) {
 		t.Errorf("stderr does not say how to create the directory: %s", stderr)
 	}
 }
+
+// TestSSHCheckMountpoint: `mirrorfs check MOUNTPOINT` of a mount over ssh
+// takes the transport from the mount's status and passes, live probe
+// included.
+func TestSSHCheckMountpoint(t *testing.T) {
+	for _, tr := range sshTransports {
+		t.Run(tr.name, func(t *testing.T) {
+			m := mountMirror(t, tr.setup(t, testkit.DaemonOptions{}))
+			if tp, _ := m.Status(t)["transport"].(map[string]any); tp["rsh"] != "ssh" || tp["ssh_key"] == nil {
+				t.Errorf("status transport = %v, want rsh ssh and the key's path", tp)
+			}
+			lines, code, out := runCheck(t, m.env(), m.Mnt)
+			if code != 0 {
+				t.Errorf("check %s: exit %d, want 0:\n%s", m.Mnt, code, out)
+			}
+			for _, want := range []string{"destination host key", "destination ssh login", "destination writable", "live: changes shipped"} {
+				if l, ok := findCheck(lines, want); !ok || l.Result != "OK" {
+					t.Errorf("check %q: %+v, want OK:\n%s", want, l, out)
+				}
+			}
+		})
+	}
+}

@@ -85,7 +85,7 @@ func runChecks(c *cli.Context, cfg config.Config, mp string, served *statusView)
 	pw := doctor.PasswordFile(cfg.PasswordFile)
 	checks = append(checks, pw)
 
-	d, err := checkDest(cfg)
+	d, err := checkDest(cfg, served)
 	if err != nil {
 		return append(checks, doctor.Check{Check: "destination", Result: doctor.Fail, Detail: err.Error(),
 			Fix: "give --dest as user@host::module, rsync://user@host/module, user@host:/path or a local directory, with the ssh options that fit it"})
@@ -114,11 +114,16 @@ func runChecks(c *cli.Context, cfg config.Config, mp string, served *statusView)
 	return append(checks, doctor.Live(ctx, mp, liveMount{c: c, mp: mp}, d)...)
 }
 
-// checkDest is how the mount would reach the destination, transport included.
-func checkDest(cfg config.Config) (doctor.Dest, error) {
+// checkDest is how the mount would reach the destination, transport
+// included. Without transport options of its own, a check of a running
+// mount's destination uses the mount's (from its status).
+func checkDest(cfg config.Config, served *statusView) (doctor.Dest, error) {
 	ecfg, err := cfg.Engine()
 	if err != nil {
 		return doctor.Dest{}, err
+	}
+	if served != nil && served.Transport != nil && cfg.Dest == served.Dest && cfg.Transport == (config.Transport{}) {
+		ecfg.SSH = mirror.SSHFromStatus(served.Transport)
 	}
 	d := doctor.Dest{Dest: ecfg.Dest, PasswordFile: cfg.PasswordFile, Rsync: cfg.Rsync, Timeout: cfg.Timeout, ConTimeout: cfg.ConTimeout, SSH: ecfg.SSH}
 	c := ecfg
