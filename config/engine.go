@@ -17,11 +17,8 @@ func (c Config) Engine() (mirror.Config, error) {
 	m.Xattrs, m.ACLs, m.Compress, m.NumericIDs = c.Xattrs, c.ACLs, c.Compress, c.NumericIDs
 	m.Timeout, m.ConTimeout = c.Timeout, c.ConTimeout
 	m.ReconcileInterval, m.MaxPending = c.ReconcileInterval, c.MaxPending
-	if m.SSH, err = c.Transport.sshConfig(); err != nil {
+	if err := c.Transport.apply(&m); err != nil {
 		return mirror.Config{}, err
-	}
-	if c.BwLimit != "0" {
-		m.BwLimit = c.BwLimit
 	}
 	return m, nil
 }

@@ -32,11 +32,17 @@ func checkBwLimit(v string) (string, error) {
 	return v, nil
 }
 
-// sshConfig maps the transport options into the engine's settings.
-func (t Transport) sshConfig() (mirror.SSH, error) {
+// apply maps the transport options into one destination's engine
+// settings (ssh and bwlimit; "0" is no limit).
+func (t Transport) apply(m *mirror.Config) error {
 	words, err := splitWords(t.SSHOptions)
 	if err != nil {
-		return mirror.SSH{}, errors.New("ssh-options: cannot split it into words: " + err.Error())
+		return errors.New("ssh-options: cannot split it into words: " + err.Error())
 	}
-	return mirror.SSH{Command: t.Rsh, Key: t.SSHKey, Port: t.SSHPort, KnownHosts: t.SSHKnownHosts, Options: words}, nil
+	m.SSH = mirror.SSH{Command: t.Rsh, Key: t.SSHKey, Port: t.SSHPort, KnownHosts: t.SSHKnownHosts, Options: words}
+	m.BwLimit = ""
+	if t.BwLimit != "0" {
+		m.BwLimit = t.BwLimit
+	}
+	return nil
 }
