@@ -208,3 +208,27 @@ func TestSSHCheckMountpoint(t *testing.T) {
 		})
 	}
 }
+
+// TestSSHOutage: sshd goes away with changes queued and comes back; the
+// changes made meanwhile arrive, over each transport.
+func TestSSHOutage(t *testing.T) {
+	for _, overDaemon := range []bool{true, false} {
+		name := map[bool]string{true: "daemon over ssh", false: "remote shell"}[overDaemon]
+		t.Run(name, func(t *testing.T) {
+			tg := newSSHTarget(t, overDaemon)
+			args := tg.args(tg.s.UserKey, tg.s.KnownHosts)[2:]
+			if overDaemon {
+				args = args[:len(args)-2]
+			}
+			m := mountMirror(t, mountOptions{Daemon: tg.d, Dest: tg.dest, Args: args})
+			writeMany(t, m.Mnt, "before", 20)
+			m.assertMirrored(t, testkit.CompareOptions{})
+			tg.s.Stop()
+			writeMany(t, m.Mnt, "during", 20)
+			must(t, os.Remove(m.Mnt+"/before000"))
+			m.waitFailing(t, "cannot reach sshd")
+			tg.s.Start()
+			m.assertMirrored(t, testkit.CompareOptions{})
+		})
+	}
+}

@@ -196,6 +196,37 @@ func (s *SSHD) Args(login string) []string {
 	return a
 }
 
+// Running reports whether sshd is up.
+func (s *SSHD) Running() bool {
+	if s.cmd == nil {
+		return false
+	}
+	select {
+	case <-s.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+// Start restarts a stopped sshd on the same port and keys (for outage
+// tests).
+func (s *SSHD) Start() {
+	s.t.Helper()
+	if s.Running() {
+		return
+	}
+	var err error
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err = s.start(); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		s.t.Fatalf("restarting sshd on port %d: %v\n%s", s.Port, err, s.Log())
+	}
+}
+
 // Stop ends sshd and every process below it, session children included:
 // those call setsid and leave sshd's process group, so they are found by
 // parentage, stopped (no more forks) and then killed.
