@@ -40,7 +40,7 @@ func Probe(ctx context.Context, cfg Config) error {
 	}
 	if cfg.Dest.Kind == DestShell && r.code == 23 && strings.Contains(string(r.stderr), "No such file or directory") {
 		return &RsyncError{Code: r.code, Class: ClassDestIO, Detail: firstErrorLine(r.stderr),
-			Msg: fmt.Sprintf("directory %s does not exist on %s: create it (ssh %s mkdir -p %s)", cfg.Dest.Path, cfg.Dest.Host, cfg.Dest.userAt()+cfg.Dest.Host, cfg.Dest.Path)}
+			Msg: fmt.Sprintf("directory %s does not exist on %s: create it (%s mkdir -p %s)", cfg.Dest.Path, cfg.Dest.Host, sshHint(&cfg), cfg.Dest.Path)}
 	}
 	if rerr := classify(r.code, r.stderr, cfg.Dest, &cfg); rerr != nil {
 		// Probe is a one-shot check: "retrying" is for the engine.

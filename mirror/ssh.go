@@ -275,3 +275,12 @@ func SSHFromStatus(t *TransportStatus) SSH {
 	}
 	return SSH{Command: t.Rsh, Key: t.SSHKey, Port: t.SSHPort, KnownHosts: t.SSHKnownHosts, Options: t.SSHOptions}
 }
+
+// sshHint is the ssh command a person would type to reach the host.
+func sshHint(c *Config) string {
+	h := "ssh "
+	if p := c.sshPort(); p != "22" {
+		h += "-p " + p + " "
+	}
+	return h + c.Dest.userAt() + c.Dest.Host
+}

@@ -181,7 +181,7 @@ func TestSSHShellMissingDir(t *testing.T) {
 		t.Errorf("exit %d, want %d; stderr: %s", code, exitcode.Dest, stderr)
 	}
 	checkOneLineError(t, stderr)
-	if !strings.Contains(stderr, "does not exist on 127.0.0.1: create it (ssh root@127.0.0.1 mkdir -p "+tg.d.Dir+"/nonexistent/deeper)") {
+	if !strings.Contains(stderr, "does not exist on 127.0.0.1: create it (ssh -p "+strconv.Itoa(tg.s.Port)+" root@127.0.0.1 mkdir -p "+tg.d.Dir+"/nonexistent/deeper)") {
 		t.Errorf("stderr does not say how to create the directory: %s", stderr)
 	}
 }
