@@ -2,6 +2,7 @@ package tests
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -18,6 +19,10 @@ func TestSSHBadInput(t *testing.T) {
 	key := testkit.GenerateKey(t, t.TempDir(), "open")
 	must(t, os.Chmod(key, 0o644))
 	shell := "root@127.0.0.1:" + d.Dir
+	locked := filepath.Join(t.TempDir(), "locked")
+	if out, err := exec.Command(testkit.RequireTool(t, "ssh-keygen"), "-q", "-t", "ed25519", "-N", "a passphrase", "-f", locked).CombinedOutput(); err != nil {
+		t.Fatalf("ssh-keygen: %v\n%s", err, out)
+	}
 	tests := []struct {
 		name string
 		args []string
@@ -34,13 +39,14 @@ func TestSSHBadInput(t *testing.T) {
 		{"host key checking off", []string{"--dest", d.SSHDest(), "--rsh", "ssh", "--ssh-options", "-o StrictHostKeyChecking=no"}, exitcode.Usage, "host keys are always checked"},
 		{"rsh with a local directory", []string{"--dest", t.TempDir(), "--rsh", "ssh"}, exitcode.Usage, "local directory"},
 		{"ssh settings without rsh", []string{"--dest", d.URL(), "--ssh-port", "2222"}, exitcode.Usage, "rsh=ssh"},
+		{"key with a passphrase, no agent", []string{"--dest", shell, "--ssh-key", locked}, exitcode.Dest, "ssh-agent"},
 		{"key readable by others", []string{"--dest", shell, "--ssh-key", key}, exitcode.Dest, "chmod 600 " + key},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			mnt := filepath.Join(t.TempDir(), "data")
 			must(t, os.Mkdir(mnt, 0o755))
-			env := append(os.Environ(), "MIRRORFS_RUN_DIR="+t.TempDir())
+			env := append(withoutAgent(os.Environ()), "MIRRORFS_RUN_DIR="+t.TempDir())
 			stderr, code := runMountExpectingFailure(t, env, mnt, append(append([]string{"mount"}, tc.args...), mnt)...)
 			if code != tc.code {
 				t.Errorf("exit %d, want %d; stderr: %s", code, tc.code, stderr)
@@ -54,4 +60,14 @@ func TestSSHBadInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+func withoutAgent(env []string) []string {
+	var out []string
+	for _, e := range env {
+		if !strings.HasPrefix(e, "SSH_AUTH_SOCK=") {
+			out = append(out, e)
+		}
+	}
+	return out
 }

@@ -1,6 +1,8 @@
 package tests
 
 import (
+	"fmt"
+	"os"
 	"testing"
 
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
@@ -40,5 +42,34 @@ func TestOperationsOverSSH(t *testing.T) {
 func TestOddNamesOverSSH(t *testing.T) {
 	for _, tr := range sshTransports {
 		t.Run(tr.name, func(t *testing.T) { runOddNames(t, tr.setup) })
+	}
+}
+
+// TestSSHDestinationForms: the URL forms reach the same places as the
+// short ones: rsync:// with rsh=ssh, and ssh:// carrying the port.
+func TestSSHDestinationForms(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup destSetup
+	}{
+		{"rsync URL with rsh=ssh", func(t *testing.T, opts testkit.DaemonOptions) mountOptions {
+			o := sshDaemonDest(t, opts)
+			o.Dest = "rsync://" + o.Daemon.User + "@127.0.0.1/" + o.Daemon.Module
+			return o
+		}},
+		{"ssh URL with port", func(t *testing.T, opts testkit.DaemonOptions) mountOptions {
+			d := testkit.StartDaemon(t, opts)
+			s := testkit.StartSSHD(t, testkit.SSHDOptions{})
+			return mountOptions{Daemon: d, Dest: fmt.Sprintf("ssh://root@127.0.0.1:%d%s", s.Port, d.Dir),
+				Args: []string{"--ssh-key", s.UserKey, "--ssh-known-hosts", s.KnownHosts}}
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := mountMirror(t, tt.setup(t, testkit.DaemonOptions{}))
+			must(t, os.MkdirAll(m.Mnt+"/a/b", 0o755))
+			write(t, m.Mnt+"/a/b/f", "through a URL form")
+			m.assertMirrored(t, testkit.CompareOptions{})
+		})
 	}
 }
