@@ -20,8 +20,9 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "check",
 		Usage: "check the kernel, FUSE, rsync, the password file and the destination; with MOUNTPOINT, probe the running mount live",
-		Description: "Takes the destination options of `mirrorfs mount` (--dest, --password-file, --rsync, -o, --config),\n" +
-			"or reads them from the mirrorfs serving MOUNTPOINT. Prints one line per check: OK, WARN, FAIL or SKIP,\n" +
+		Description: "Takes the destination options of `mirrorfs mount` (--dest, --password-file, --rsync, --rsh, --ssh-*, -o, --config),\n" +
+			"or reads them from the mirrorfs serving MOUNTPOINT. Over ssh it checks the host key and the ssh login too.\n" +
+			"Prints one line per check: OK, WARN, FAIL or SKIP,\n" +
 			"with what to do. Exits 0 when nothing FAILs.",
 		ArgsUsage: "[MOUNTPOINT]",
 		Flags:     append(mountFlags(), &cli.BoolFlag{Name: "json", Usage: "print a JSON array of {check, result, detail, fix}"}),
