@@ -1,6 +1,8 @@
 package config
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -88,5 +90,28 @@ func TestEngineTransport(t *testing.T) {
 	c.BwLimit = "0"
 	if m, _ := c.Engine(); m.BwLimit != "" {
 		t.Errorf("bwlimit=0 reached the engine as %q, want no limit", m.BwLimit)
+	}
+}
+
+func TestTransportFromFile(t *testing.T) {
+	f := filepath.Join(t.TempDir(), "mirrorfs.conf")
+	text := "dest = root@backup.example:/srv/mirror\nssh-port = 2222\nssh-options = -l root -o \"ProxyJump=jump host\"\nbwlimit = 1.5m\n"
+	if err := os.WriteFile(f, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts, err := ParseFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Defaults()
+	if err := c.Apply(opts); err != nil {
+		t.Fatal(err)
+	}
+	m, err := c.Engine()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"-l", "root", "-o", "ProxyJump=jump host"}; !slices.Equal(m.SSH.Options, want) || m.SSH.Port != 2222 || m.BwLimit != "1.5m" {
+		t.Errorf("from the file: ssh %+v bwlimit %q; want options %q, port 2222, bwlimit 1.5m", m.SSH, m.BwLimit, want)
 	}
 }
