@@ -20,5 +20,8 @@ func (c Config) Engine() (mirror.Config, error) {
 	if err := c.safety(&m); err != nil {
 		return mirror.Config{}, err
 	}
+	if err := c.Transport.apply(&m); err != nil {
+		return mirror.Config{}, err
+	}
 	return m, nil
 }

@@ -16,6 +16,7 @@ const (
 	KindDuration      // Go syntax (200ms, 2s, 5m) or plain integer seconds
 	KindBool          // "key" alone, key=true|false|yes|no|1|0|on|off, or no-key
 	KindInt           // a positive decimal count; _ may group digits (250_000)
+	KindPort          // a TCP port, 1..65535
 )
 
 func (k Kind) String() string {
@@ -30,6 +31,8 @@ func (k Kind) String() string {
 		return "bool"
 	case KindInt:
 		return "count"
+	case KindPort:
+		return "port"
 	}
 	return "kind?"
 }
@@ -65,6 +68,18 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.Dest }},
 	{Key: Key{Name: "password-file", Kind: KindPath, Usage: "`FILE` holding the rsync daemon password (or set RSYNC_PASSWORD)"},
 		field: func(c *Config) any { return &c.PasswordFile }},
+	{Key: Key{Name: "rsh", Kind: KindString, Usage: "remote shell: \"ssh\" (or the absolute path of an ssh binary) reaches a host::module destination through ssh; host:/path destinations always use ssh"},
+		field: func(c *Config) any { return &c.Rsh }, check: checkRsh},
+	{Key: Key{Name: "ssh-key", Kind: KindPath, Usage: "private key `FILE` for ssh (ssh -i; mode 600, no passphrase unless ssh-agent holds it)"},
+		field: func(c *Config) any { return &c.SSHKey }},
+	{Key: Key{Name: "ssh-port", Kind: KindPort, Usage: "port of the ssh server (ssh -p), 1 to 65535; default 22"},
+		field: func(c *Config) any { return &c.SSHPort }},
+	{Key: Key{Name: "ssh-known-hosts", Kind: KindPath, Usage: "known_hosts `FILE` holding the host key (default ~/.ssh/known_hosts); host keys are always checked"},
+		field: func(c *Config) any { return &c.SSHKnownHosts }},
+	{Key: Key{Name: "ssh-options", Kind: KindString, Usage: "further ssh arguments, split like a shell would (quotes honoured), e.g. \"-l root -o Ciphers=aes128-gcm@openssh.com\""},
+		field: func(c *Config) any { return &c.SSHOptions }, check: checkSSHOptions},
+	{Key: Key{Name: "bwlimit", Kind: KindString, Usage: "limit the transfer rate as rsync --bwlimit does: KiB/s, or with a suffix K, M or G (10M is 10 MiB/s); 0: no limit"},
+		field: func(c *Config) any { return &c.BwLimit }, check: checkBwLimit},
 	{Key: Key{Name: "delay", Kind: KindDuration, Usage: "ship a changed path after it has been quiet this long (0: at once, like lsyncd delay = 0)"},
 		field: func(c *Config) any { return &c.Delay }},
 	{Key: Key{Name: "max-delay", Kind: KindDuration, Usage: "ship a path that keeps changing at the latest after this long (more than 0, at least delay)"},
@@ -227,7 +242,11 @@ func (c *Config) set(key, value string, hasValue bool) error {
 		}
 		*p = d
 	case *int:
-		n, err := parseCount(value)
+		parse := parseCount
+		if def.Kind == KindPort {
+			parse = parsePort
+		}
+		n, err := parse(value)
 		if err != nil {
 			return fmt.Errorf("%s %q: %w", key, value, err)
 		}
@@ -243,6 +262,15 @@ func (c *Config) set(key, value string, hasValue bool) error {
 		*p = value
 	}
 	return nil
+}
+
+// parsePort reads a KindPort value.
+func parsePort(v string) (int, error) {
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 65535 {
+		return 0, fmt.Errorf("not a port: give a number from 1 to 65535")
+	}
+	return n, nil
 }
 
 // parseCount reads a KindInt value.

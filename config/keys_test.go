@@ -24,14 +24,14 @@ func TestKeysUniqueAndSettable(t *testing.T) {
 			t.Errorf("key %q: only booleans defaulting to true are negatable", k.Name)
 		}
 		var c Config
-		value := map[Kind]string{KindString: "x", KindPath: "/x", KindDuration: "3s", KindBool: "true", KindInt: "5000"}[k.Kind]
+		value := map[Kind]string{KindString: "x", KindPath: "/x", KindDuration: "3s", KindBool: "true", KindInt: "5000", KindPort: "2222"}[k.Kind]
 		if k.Name == "log-level" {
 			value = "debug"
 		}
 		if k.Name == "events" {
 			value = "create"
 		}
-		if v, ok := map[string]string{"metrics-listen": "9750", "hold-deletes": "100", "keep-versions": "10"}[k.Name]; ok {
+		if v, ok := map[string]string{"metrics-listen": "9750", "hold-deletes": "100", "keep-versions": "10", "rsh": "ssh", "bwlimit": "10M"}[k.Name]; ok {
 			value = v
 		}
 		if err := c.Set(k.Name, value); err != nil {

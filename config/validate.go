@@ -75,7 +75,8 @@ func (c *Config) Validate() error {
 	for _, p := range []struct {
 		name string
 		path *string
-	}{{"source", &c.Source}, {"mountpoint", &c.Mountpoint}, {"log-file", &c.LogFile}} {
+	}{{"source", &c.Source}, {"mountpoint", &c.Mountpoint}, {"log-file", &c.LogFile},
+		{"ssh-key", &c.SSHKey}, {"ssh-known-hosts", &c.SSHKnownHosts}} {
 		if *p.path == "" {
 			continue
 		}

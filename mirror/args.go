@@ -59,7 +59,7 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 		if cfg.NumericIDs {
 			a = append(a, "--numeric-ids")
 		}
-		if cfg.Compress && cfg.Dest.Kind == DestDaemon {
+		if cfg.Compress && cfg.Dest.Kind != DestLocal {
 			a = append(a, "-z")
 		}
 	}
@@ -82,17 +82,14 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 		a = append(a, "--delete", "--force", noIncRecursive, "--mkpath")
 	}
 	a = append(a, "--timeout="+seconds(cfg.Timeout))
-	if cfg.Dest.Kind == DestDaemon {
-		// TCP_NODELAY removes a ~90 ms Nagle/delayed-ACK floor per session.
-		a = append(a, "--contimeout="+seconds(cfg.ConTimeout), "--sockopts=TCP_NODELAY")
-		if cfg.PasswordFile != "" {
-			a = append(a, "--password-file="+cfg.PasswordFile)
-		}
-	}
+	a = append(a, TransportArgs(cfg)...)
 	if mode == modeProbe {
-		return append(a, cfg.Dest.moduleArg())
+		return append(a, probeArg(cfg))
 	}
-	return append(a, sourceArg, cfg.Dest.RsyncArg())
+	if cfg.BwLimit != "" {
+		a = append(a, "--bwlimit="+cfg.BwLimit)
+	}
+	return append(a, sourceArg, DestArg(cfg))
 }
 
 // listInput is the NUL-separated --files-from list.

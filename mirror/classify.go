@@ -22,6 +22,10 @@ const (
 	ClassDestIO              // the receiver could not write (disk full, read-only)
 	ClassCancelled           // rsync was stopped by us
 	ClassOther
+	// ClassHostKey: ssh refused the host's key, unknown or changed. Fatal
+	// at mount time: only a person can tell whether a key is right.
+	ClassHostKey
+	ClassSSHAuth // ssh refused the login (key not authorized, unusable key)
 )
 
 var classNames = [...]string{
@@ -29,6 +33,7 @@ var classNames = [...]string{
 	ClassUnknownModule: "unknown-module", ClassPasswordFile: "password-file",
 	ClassConnect: "unreachable", ClassTimeout: "timeout", ClassStream: "connection-broken",
 	ClassDestIO: "destination-io", ClassCancelled: "cancelled", ClassOther: "failed",
+	ClassHostKey: "host-key", ClassSSHAuth: "ssh-auth-failed",
 }
 
 func (c Class) String() string {
@@ -88,8 +93,19 @@ func classify(code int, stderr []byte, d Destination, cfg *Config) *RsyncError {
 	if detail == "" && len(lines) > 0 {
 		detail = lines[len(lines)-1]
 	}
+	if cfg.overSSH() && code > 0 && code != 23 && code != 24 {
+		if e := classifySSH(code, lines, cfg); e != nil {
+			return e
+		}
+	}
 	e := &RsyncError{Code: code, Class: ClassOther, Detail: detail}
 	where := "the rsync daemon at " + d.hostPort()
+	switch {
+	case d.Kind == DestShell:
+		where = "the remote shell destination " + d.String()
+	case cfg.overSSH():
+		where = "the rsync daemon at " + d.Host + " (through ssh)"
+	}
 	user := d.User
 	if user == "" {
 		user = "(none)"
@@ -209,6 +225,8 @@ func relativeName(s, srcPrefix string, d Destination) (string, bool) {
 		s = strings.TrimPrefix(s, srcPrefix)
 	case d.Kind == DestLocal && strings.HasPrefix(s, strings.TrimSuffix(d.LocalDir, "/")+"/"):
 		s = strings.TrimPrefix(s, strings.TrimSuffix(d.LocalDir, "/")+"/")
+	case d.Kind == DestShell && strings.HasPrefix(s, d.Path+"/"):
+		s = strings.TrimPrefix(s, d.Path+"/")
 	case d.Kind == DestDaemon:
 		s = strings.TrimPrefix(s, "/")
 		if d.Path != "" {

@@ -30,6 +30,10 @@ type Config struct {
 	Xattrs, ACLs, Compress, NumericIDs bool
 
 	Timeout, ConTimeout time.Duration
+	// SSH reaches the destination through ssh (ssh.go); BwLimit is rsync's
+	// --bwlimit in the units rsync takes ("" or "0": no limit).
+	SSH     SSH
+	BwLimit string
 	// Stall kills an rsync run that reads and writes nothing but keep-alives
 	// for this long (five times as long for whole-tree syncs); 0: four
 	// times Timeout (see watchdog.go).
@@ -116,7 +120,7 @@ func DefaultConfig() Config {
 // SourceName and a silent Logger, which are not settings.
 func (c *Config) setDefaults() error {
 	switch c.Dest.Kind {
-	case DestDaemon, DestLocal:
+	case DestDaemon, DestLocal, DestShell:
 	default:
 		return errors.New("mirror: no destination given")
 	}
@@ -171,7 +175,12 @@ func (c *Config) check() error {
 			return fmt.Errorf("mirror: BackupDir %q: %w", c.BackupDir, err)
 		}
 	}
-	return nil
+	if c.BwLimit != "" {
+		if _, err := ParseBwLimit(c.BwLimit); err != nil {
+			return err
+		}
+	}
+	return c.checkSSH()
 }
 
 // backoff is the wait after n failures in a row: RetryMin doubling up to RetryMax.

@@ -15,6 +15,7 @@ type DestKind uint8
 const (
 	DestDaemon DestKind = iota + 1 // rsync daemon module over TCP
 	DestLocal                      // a directory on this machine
+	DestShell                      // a directory on a host reached by ssh (remote shell)
 )
 
 // DefaultRsyncPort is the rsync daemon's registered port.
@@ -22,36 +23,44 @@ const DefaultRsyncPort = 873
 
 // Destination is where the mirror is written. It never holds a password.
 type Destination struct {
-	Kind     DestKind
-	User     string
-	Host     string
-	Port     int // 0 means the default port
-	Module   string
-	Path     string // inside the module, without leading or trailing '/'
+	Kind   DestKind
+	User   string
+	Host   string
+	Port   int // 0 means the default port
+	Module string
+	// Path is inside the module, without leading or trailing '/'; for
+	// DestShell the remote directory, absolute or relative to the login's
+	// home, without a trailing '/'.
+	Path     string
 	LocalDir string // absolute, DestLocal only
 }
 
 // ParseDestination accepts "user@host::module[/path]", "host::module[/path]",
-// "rsync://[user@]host[:port]/module[/path]" or a local directory.
+// "rsync://[user@]host[:port]/module[/path]", a remote shell destination
+// "[user@]host:/path" or "ssh://[user@]host[:port]/path", or a local
+// directory.
 func ParseDestination(s string) (Destination, error) {
 	if s == "" {
-		return Destination{}, errors.New("empty destination: give an rsync daemon module (user@host::module) or a local directory")
+		return Destination{}, errors.New("empty destination: give an rsync daemon module (user@host::module), a remote directory (user@host:/path) or a local directory")
 	}
 	if strings.HasPrefix(s, "rsync://") {
 		return parseRsyncURL(s)
 	}
-	if strings.Contains(s, "://") {
-		return Destination{}, fmt.Errorf("destination %q: unsupported URL scheme; use rsync://[user@]host[:port]/module[/path], user@host::module[/path] or a local directory", s)
+	if strings.HasPrefix(s, "ssh://") {
+		return parseSSHURL(s)
 	}
-	if i := strings.Index(s, "::"); i >= 0 && !strings.HasPrefix(s, "/") {
+	if strings.Contains(s, "://") {
+		return Destination{}, fmt.Errorf("destination %q: unsupported URL scheme; use rsync://[user@]host[:port]/module[/path], ssh://[user@]host[:port]/path, user@host::module[/path], user@host:/path or a local directory", s)
+	}
+	if i := doubleColon(s); i >= 0 && !strings.HasPrefix(s, "/") {
 		return parseDoubleColon(s, i)
 	}
 	if !strings.HasPrefix(s, "/") && !strings.HasPrefix(s, ".") {
 		// rsync itself treats "host:path" as a remote shell destination
 		// when the colon comes before any slash.
-		if c := strings.IndexByte(s, ':'); c >= 0 {
+		if c := shellColon(s); c >= 0 {
 			if sl := strings.IndexByte(s, '/'); sl < 0 || c < sl {
-				return Destination{}, fmt.Errorf("destination %q looks like a remote shell (ssh) destination: remote shell destinations are not supported, use an rsync daemon module (host::module or rsync://host/module)", s)
+				return parseShell(s, c)
 			}
 		}
 	}
@@ -60,6 +69,20 @@ func ParseDestination(s string) (Destination, error) {
 		return Destination{}, fmt.Errorf("destination %q: cannot make the path absolute: %w", s, err)
 	}
 	return Destination{Kind: DestLocal, LocalDir: abs}, nil
+}
+
+// doubleColon finds the "::" after the host, past a bracketed IPv6 address.
+func doubleColon(s string) int {
+	from := 0
+	if open := strings.IndexByte(s, '['); open >= 0 {
+		if end := strings.IndexByte(s[open:], ']'); end >= 0 {
+			from = open + end
+		}
+	}
+	if i := strings.Index(s[from:], "::"); i >= 0 {
+		return from + i
+	}
+	return -1
 }
 
 func parseDoubleColon(s string, i int) (Destination, error) {
@@ -167,6 +190,11 @@ func (d Destination) String() string {
 	switch d.Kind {
 	case DestLocal:
 		return d.LocalDir
+	case DestShell:
+		if d.Port != 0 && strings.HasPrefix(d.Path, "/") {
+			return "ssh://" + d.userAt() + d.shellHostPort() + d.Path
+		}
+		return d.userAt() + d.bracketHost() + ":" + d.Path
 	case DestDaemon:
 		var b strings.Builder
 		b.WriteString("rsync://")
@@ -184,8 +212,11 @@ func (d Destination) String() string {
 
 // RsyncArg is the destination argument for rsync, always naming a directory.
 func (d Destination) RsyncArg() string {
-	if d.Kind == DestLocal {
+	switch d.Kind {
+	case DestLocal:
 		return strings.TrimSuffix(d.LocalDir, "/") + "/"
+	case DestShell:
+		return d.userAt() + d.bracketHost() + ":" + strings.TrimSuffix(d.Path, "/") + "/"
 	}
 	return d.String() + "/"
 }

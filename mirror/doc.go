@@ -26,6 +26,9 @@
 //   - Runner (exec.go, args.go, internal/rsyncproc). Starts one rsync with
 //     the source as fd 3 and a file list on stdin; kills it when it stalls,
 //     hangs in open(2), or its context ends; no child outlives mirrorfs.
+//   - Transport (dest*.go, ssh.go, bwlimit.go, classify_ssh.go). How rsync
+//     reaches the destination: daemon over TCP or through ssh, a remote
+//     directory through ssh; ssh always checks host keys.
 //   - Shipping (ship.go). Runs a batch's runs in order and settles each
 //     entry from its run's result: shipped, failed on its own (classify.go
 //     names the paths rsync blamed), or requeued.

@@ -6,22 +6,30 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
 
 // Probe checks that the destination can be written: for a daemon it lists
 // the module root (auth and module are checked, nothing is transferred),
-// for a local directory it checks the directory itself.
+// directly or through ssh; for a remote shell destination it lists the
+// directory (host key, login and the directory are checked); for a local
+// directory it checks the directory itself.
 func Probe(ctx context.Context, cfg Config) error {
 	if cfg.Dest.Kind == DestLocal {
 		return probeLocal(cfg.Dest.LocalDir)
 	}
-	if cfg.Dest.Kind != DestDaemon {
+	if cfg.Dest.Kind != DestDaemon && cfg.Dest.Kind != DestShell {
 		return errors.New("probe: no destination given")
 	}
 	if err := cfg.setDefaults(); err != nil {
 		return err
+	}
+	if key := cfg.sshKey(); key != "" && cfg.overSSH() {
+		if err := CheckSSHKey(key); err != nil {
+			return err
+		}
 	}
 	r := execRsync(ctx, &cfg, rsyncArgs(&cfg, modeProbe), nil, 0)
 	if r.startErr != nil {
@@ -30,11 +38,22 @@ func Probe(ctx context.Context, cfg Config) error {
 	if r.code == -1 {
 		return fmt.Errorf("probe of %s interrupted: %w", cfg.Dest, ctx.Err())
 	}
+	if cfg.Dest.Kind == DestShell && r.code == 23 && strings.Contains(string(r.stderr), "No such file or directory") {
+		return &RsyncError{Code: r.code, Class: ClassDestIO, Detail: firstErrorLine(r.stderr),
+			Msg: fmt.Sprintf("directory %s does not exist on %s: create it (%s mkdir -p %s)", cfg.Dest.Path, cfg.Dest.Host, sshHint(&cfg), cfg.Dest.Path)}
+	}
 	if rerr := classify(r.code, r.stderr, cfg.Dest, &cfg); rerr != nil {
 		// Probe is a one-shot check: "retrying" is for the engine.
 		return &RsyncError{Code: rerr.Code, Class: rerr.Class, Detail: rerr.Detail, Msg: trimRetrying(rerr.Msg)}
 	}
 	return nil
+}
+
+func firstErrorLine(stderr []byte) string {
+	if l := errorLines(stderr); len(l) > 0 {
+		return l[0]
+	}
+	return ""
 }
 
 func trimRetrying(s string) string {

@@ -34,6 +34,9 @@ type Status struct {
 	Name                    string          `json:"name"`             // the destination's name (Config.DestName)
 	Held                    HeldStatus      `json:"held"`             // deletes held back by hold-deletes
 	Verify                  VerifyStatus    `json:"verify"`           // the last content comparison with the destination
+	// Transport is how the destination is reached (ssh, bwlimit); nil for
+	// direct TCP or a local directory without a limit.
+	Transport *TransportStatus `json:"transport,omitempty"`
 }
 
 // HeldStatus reports deletes that hold-deletes keeps from the destination

@@ -212,6 +212,7 @@ func (e *Engine) Status() Status {
 		State:               e.state,
 		Source:              e.cfg.SourceName,
 		Dest:                e.cfg.Dest.String(),
+		Transport:           e.cfg.transportStatus(),
 		Pending:             e.q.pending(),
 		MaxPending:          e.cfg.MaxPending,
 		OverflowFullSync:    e.debts.has(ReasonOverflow),

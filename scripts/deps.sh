@@ -36,6 +36,10 @@ cp              coreutils
 sleep           coreutils
 env             coreutils
 cat             coreutils
+ssh             openssh-client
+ssh-keygen      openssh-client
+ssh-keyscan     openssh-client
+sshd            openssh-server
 cc              build-essential
 pkg-config      pkg-config
 /usr/share/doc/libfuse3-dev/examples/passthrough_ll.c libfuse3-dev

@@ -290,3 +290,49 @@ func TestMultiDestUnreachableAtStart(t *testing.T) {
 	}
 	testkit.AssertTreesEqual(t, m.Data(), second.Dir, testkit.CompareOptions{})
 }
+
+// TestMultiDestCheck: `mirrorfs check MOUNTPOINT` on a mount with two
+// destinations checks each, with its own password file, named; a
+// stopped one fails by its name while the other stays OK.
+func TestMultiDestCheck(t *testing.T) {
+	requireE2E(t)
+	first := testkit.StartDaemon(t, testkit.DaemonOptions{})
+	second := testkit.StartDaemon(t, testkit.DaemonOptions{})
+	m := mountTwo(t, first, second, "")
+	lines, code, out := runCheck(t, m.env(), m.Mnt)
+	if code != 0 {
+		t.Fatalf("check %s: exit %d, want 0:\n%s", m.Mnt, code, out)
+	}
+	for _, want := range []string{secondName + ": destination writable", secondName + ": live: changes shipped"} {
+		if l, ok := findCheck(lines, want); !ok || l.Result != "OK" {
+			t.Errorf("check %q: %+v, want OK:\n%s", want, l, out)
+		}
+	}
+	writable := 0
+	for _, l := range lines {
+		if strings.HasSuffix(l.Check, ": destination writable") && l.Result == "OK" {
+			writable++
+		}
+	}
+	if writable != 2 {
+		t.Errorf("%d destinations checked writable, want 2:\n%s", writable, out)
+	}
+
+	second.Stop()
+	lines, code, out = runCheck(t, m.env(), m.Mnt)
+	if code == 0 {
+		t.Errorf("check with %s stopped: exit 0, want a failure:\n%s", secondName, out)
+	}
+	failed := false
+	for _, l := range lines {
+		if l.Result == "FAIL" {
+			if !strings.HasPrefix(l.Check, secondName+": ") {
+				t.Errorf("check %q failed, but only %s is down:\n%s", l.Check, secondName, out)
+			}
+			failed = true
+		}
+	}
+	if !failed {
+		t.Errorf("no check failed with %s stopped:\n%s", secondName, out)
+	}
+}

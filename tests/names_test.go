@@ -27,8 +27,13 @@ var oddNames = append([]string{
 	"percent%s%n",
 }, testkit.OddNames...)
 
-func TestOddNames(t *testing.T) {
-	m := mountMirror(t, mountOptions{})
+func TestOddNames(t *testing.T) { runOddNames(t, daemonDest) }
+
+// runOddNames creates, renames and deletes the odd names through a mount
+// on the destination setup.
+func runOddNames(t *testing.T, setup destSetup) {
+	requireE2E(t)
+	m := mountMirror(t, setup(t, testkit.DaemonOptions{}))
 	r := m.Mnt
 	must(t, os.Mkdir(filepath.Join(r, "dir with\nnewline"), 0o755))
 	for i, n := range oddNames {

@@ -376,12 +376,26 @@ var opCases = []opCase{
 		}},
 }
 
-func TestOperations(t *testing.T) {
+// destSetup starts a destination for one test and returns the mount
+// options that reach it; the module (or remote directory) is Daemon.Dir.
+type destSetup func(t *testing.T, opts testkit.DaemonOptions) mountOptions
+
+// daemonDest is the plain rsync daemon over TCP.
+func daemonDest(_ *testing.T, opts testkit.DaemonOptions) mountOptions {
+	return mountOptions{DaemonOpts: opts}
+}
+
+func TestOperations(t *testing.T) { runOperations(t, daemonDest) }
+
+// runOperations runs the operations table against the destination setup.
+func runOperations(t *testing.T, setup destSetup) {
 	requireE2E(t)
 	for _, tc := range opCases {
 		t.Run(tc.name, func(t *testing.T) {
 			testkit.Require(t, tc.tools...)
-			m := mountMirror(t, mountOptions{Args: tc.args, DaemonOpts: tc.daemon})
+			o := setup(t, tc.daemon)
+			o.Args = append(o.Args, tc.args...)
+			m := mountMirror(t, o)
 			if tc.setup != nil {
 				tc.setup(t, m.Mnt)
 				m.assertMirrored(t, tc.opts)

@@ -20,8 +20,9 @@ func checkCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "check",
 		Usage: "check the kernel, FUSE, rsync, the password file and the destination; with MOUNTPOINT, probe the running mount live",
-		Description: "Takes the destination options of `mirrorfs mount` (--dest, --password-file, --rsync, -o, --config),\n" +
-			"or reads them from the mirrorfs serving MOUNTPOINT. Prints one line per check: OK, WARN, FAIL or SKIP,\n" +
+		Description: "Takes the destination options of `mirrorfs mount` (--dest, --password-file, --rsync, --rsh, --ssh-*, -o, --config),\n" +
+			"or reads them from the mirrorfs serving MOUNTPOINT. Over ssh it checks the host key and the ssh login too.\n" +
+			"Prints one line per check: OK, WARN, FAIL or SKIP,\n" +
 			"with what to do. Exits 0 when nothing FAILs.",
 		ArgsUsage: "[MOUNTPOINT]",
 		Flags:     append(mountFlags(), &cli.BoolFlag{Name: "json", Usage: "print a JSON array of {check, result, detail, fix}"}),
@@ -47,17 +48,15 @@ func runCheck(c *cli.Context) error {
 		if resp, err := call(c, mp, control.Request{Cmd: "status"}, &st); err == nil && resp.OK {
 			served = &st
 		}
-		if served != nil && cfg.Dest == "" {
-			cfg.Dest = served.Dest
-			if cfg.PasswordFile == "" {
-				cfg.PasswordFile = served.PasswordFile
-			}
-		}
 	}
-	if cfg.Dest == "" {
+	if cfg.Dest == "" && served == nil {
 		return codef(exitcode.Usage, "no destination: give --dest (and --password-file), or the MOUNTPOINT of a running mirrorfs")
 	}
-	if err := cfg.Validate(); err != nil {
+	vc := cfg // the served mount's destinations are its own; the rest is checked
+	if vc.Dest == "" {
+		vc.Dest = servedDest(served)
+	}
+	if err := vc.Validate(); err != nil {
 		return withCode(exitcode.Usage, err)
 	}
 	checks := runChecks(c, cfg, mp, served)
@@ -76,27 +75,23 @@ func runCheck(c *cli.Context) error {
 	return nil
 }
 
+// checkTarget is one destination to check, named when there are several.
+type checkTarget struct {
+	name string
+	d    doctor.Dest
+	err  error // the destination's options are unusable
+}
+
 func runChecks(c *cli.Context, cfg config.Config, mp string, served *statusView) []doctor.Check {
 	ctx := c.Context
 	checks := []doctor.Check{doctor.Inotify()}
 	checks = append(checks, doctor.Fuse()...)
 	rs := doctor.Rsync(ctx, cfg.Rsync)
 	checks = append(checks, rs)
-	pw := doctor.PasswordFile(cfg.PasswordFile)
-	checks = append(checks, pw)
 
-	dest, err := mirror.ParseDestination(cfg.Dest)
-	if err != nil {
-		return append(checks, doctor.Check{Check: "destination", Result: doctor.Fail, Detail: err.Error(), Fix: "give --dest as user@host::module or rsync://user@host/module"})
-	}
-	d := doctor.Dest{Dest: dest, PasswordFile: cfg.PasswordFile, Rsync: cfg.Rsync, Timeout: cfg.Timeout, ConTimeout: cfg.ConTimeout}
-	switch {
-	case rs.Result == doctor.Fail:
-		checks = append(checks, doctor.Check{Check: "destination", Result: doctor.Skip, Detail: "no usable rsync"})
-	case pw.Result == doctor.Fail:
-		checks = append(checks, doctor.Check{Check: "destination", Result: doctor.Skip, Detail: "the password file is unusable"})
-	default:
-		checks = append(checks, doctor.Destination(ctx, d)...)
+	targets := checkTargets(cfg, served)
+	for _, t := range targets {
+		checks = append(checks, named(t.name, checkOne(ctx, rs, t))...)
 	}
 	if mp == "" {
 		return checks
@@ -111,7 +106,107 @@ func runChecks(c *cli.Context, cfg config.Config, mp string, served *statusView)
 	}
 	checks = append(checks, doctor.Check{Check: "live: mount", Result: doctor.OK, Detail: fmt.Sprintf("served by pid %d, state %s", served.PID, served.State)})
 	checks = append(checks, bypassCheck(mp, served))
-	return append(checks, doctor.Live(ctx, mp, liveMount{c: c, mp: mp}, d)...)
+	for _, t := range targets {
+		checks = append(checks, named(t.name, doctor.Live(ctx, mp, liveMount{c: c, mp: mp}, t.d))...)
+	}
+	return checks
+}
+
+// checkOne is the password file and destination checks of one target.
+func checkOne(ctx context.Context, rs doctor.Check, t checkTarget) []doctor.Check {
+	if t.err != nil {
+		return []doctor.Check{{Check: "destination", Result: doctor.Fail, Detail: t.err.Error(),
+			Fix: "give --dest as user@host::module, rsync://user@host/module, user@host:/path or a local directory, with the ssh options that fit it"}}
+	}
+	pw := doctor.PasswordFile(t.d.PasswordFile)
+	checks := []doctor.Check{pw}
+	switch {
+	case rs.Result == doctor.Fail:
+		return append(checks, doctor.Check{Check: "destination", Result: doctor.Skip, Detail: "no usable rsync"})
+	case pw.Result == doctor.Fail:
+		return append(checks, doctor.Check{Check: "destination", Result: doctor.Skip, Detail: "the password file is unusable"})
+	}
+	return append(checks, doctor.Destination(ctx, t.d)...)
+}
+
+// named prefixes the checks of one of several destinations with its name.
+func named(name string, cs []doctor.Check) []doctor.Check {
+	if name == "" {
+		return cs
+	}
+	for i := range cs {
+		cs[i].Check = name + ": " + cs[i].Check
+	}
+	return cs
+}
+
+// checkTargets are the destinations to check: those the options give, or
+// without any, every destination of the running mount (with its
+// password file and transport, from its status).
+func checkTargets(cfg config.Config, served *statusView) []checkTarget {
+	if cfg.Dest == "" && served != nil {
+		return servedTargets(cfg, served)
+	}
+	ecfgs, err := cfg.Engines()
+	if err != nil {
+		return []checkTarget{{err: err}}
+	}
+	out := make([]checkTarget, len(ecfgs))
+	for i, ecfg := range ecfgs {
+		if len(ecfgs) > 1 {
+			out[i].name = ecfg.DestName()
+		}
+		if served != nil && served.Transport != nil && ecfg.Dest.String() == served.Dest && cfg.Transport == (config.Transport{}) {
+			ecfg.SSH = mirror.SSHFromStatus(served.Transport)
+		}
+		out[i].d, out[i].err = doctorDest(cfg, ecfg)
+	}
+	return out
+}
+
+// servedDest is one destination string of a running mount.
+func servedDest(served *statusView) string {
+	if len(served.Destinations) > 0 {
+		return served.Destinations[0].Dest
+	}
+	return served.Dest
+}
+
+func servedTargets(cfg config.Config, served *statusView) []checkTarget {
+	ds := served.Destinations
+	if len(ds) == 0 { // a mirrorfs from before several destinations
+		ds = []destStatus{{Status: served.Status, PasswordFile: served.PasswordFile}}
+	}
+	out := make([]checkTarget, len(ds))
+	for i, st := range ds {
+		if len(ds) > 1 {
+			out[i].name = st.Name
+		}
+		c := cfg
+		c.Dests = nil
+		c.Dest, c.PasswordFile = st.Dest, st.PasswordFile
+		ecfg, err := c.Engine()
+		if err != nil {
+			out[i].err = err
+			continue
+		}
+		if st.Transport != nil {
+			ecfg.SSH = mirror.SSHFromStatus(st.Transport)
+			if bw := st.Transport.BwLimit; bw != "" {
+				ecfg.BwLimit = bw
+			}
+		}
+		out[i].d, out[i].err = doctorDest(c, ecfg)
+	}
+	return out
+}
+
+func doctorDest(cfg config.Config, ecfg mirror.Config) (doctor.Dest, error) {
+	c := ecfg
+	if err := mirror.CheckConfig(&c); err != nil {
+		return doctor.Dest{}, err
+	}
+	return doctor.Dest{Dest: ecfg.Dest, PasswordFile: ecfg.PasswordFile, Rsync: cfg.Rsync, Timeout: cfg.Timeout, ConTimeout: cfg.ConTimeout, SSH: ecfg.SSH}, nil
 }
 
 // liveMount talks to the running mirrorfs over its control socket.

@@ -24,6 +24,7 @@ type Dest struct {
 	Rsync        string
 	Timeout      time.Duration
 	ConTimeout   time.Duration
+	SSH          mirror.SSH // the ssh transport, as the mount's
 }
 
 // ProbeName returns a fresh name for probe files: ".mirrorfs-check-<hex>".
@@ -35,13 +36,8 @@ func ProbeName() string {
 
 // rsync runs one client command; the password never goes on the command line.
 func (d Dest) rsync(ctx context.Context, stdin []byte, args ...string) (stdout, stderr string, code int) {
-	a := []string{"--timeout=" + secs(d.Timeout)}
-	if d.Dest.Kind == mirror.DestDaemon {
-		a = append(a, "--contimeout="+secs(d.ConTimeout))
-		if d.PasswordFile != "" {
-			a = append(a, "--password-file="+d.PasswordFile)
-		}
-	}
+	c := d.config()
+	a := append([]string{"--timeout=" + secs(d.Timeout)}, mirror.TransportArgs(&c)...)
 	r := rsyncproc.Run(ctx, rsyncproc.Spec{Path: d.Rsync, Args: append(a, args...), Stdin: stdin, DropPasswordEnv: d.PasswordFile != ""})
 	stderr = string(r.Stderr)
 	if r.Code < 0 {
@@ -60,15 +56,31 @@ func secs(d time.Duration) string {
 func (d Dest) config() mirror.Config {
 	c := mirror.DefaultConfig()
 	c.Dest, c.PasswordFile, c.RsyncPath, c.Timeout, c.ConTimeout = d.Dest, d.PasswordFile, d.Rsync, d.Timeout, d.ConTimeout
+	c.SSH = d.SSH
+	if c.Timeout <= 0 {
+		c.Timeout = mirror.DefaultConfig().Timeout
+	}
+	if c.ConTimeout <= 0 {
+		c.ConTimeout = mirror.DefaultConfig().ConTimeout
+	}
 	return c
 }
 
-// Destination checks that the destination is reachable, has the module,
-// accepts the credentials and can be written, and that symlinks arrive as
-// they are. It leaves nothing behind.
+// destArg is the destination directory as rsync is given it.
+func (d Dest) destArg() string {
+	c := d.config()
+	return mirror.DestArg(&c)
+}
+
+// Destination checks that the destination is reachable, that its ssh host
+// key is known and the login accepted (over ssh), that it has the module
+// and accepts the credentials (a daemon), and that it can be written and
+// symlinks arrive as they are. It leaves nothing behind.
 func Destination(ctx context.Context, d Dest) []Check {
 	const (
 		reach    = "destination reachable"
+		hostKey  = "destination host key"
+		sshLogin = "destination ssh login"
 		module   = "destination module"
 		login    = "destination login"
 		writable = "destination writable"
@@ -80,7 +92,9 @@ func Destination(ctx context.Context, d Dest) []Check {
 		}
 		return []Check{ok(writable, "local directory %s", d.Dest.LocalDir), ok(symlinks, "a local copy keeps symlink targets as they are")}
 	}
-	err := mirror.Probe(ctx, d.config())
+	c := d.config()
+	overSSH := d.Dest.Kind == mirror.DestShell || d.SSH.Command != ""
+	err := mirror.Probe(ctx, c)
 	var re *mirror.RsyncError
 	errors.As(err, &re)
 	class := mirror.ClassOK
@@ -90,26 +104,82 @@ func Destination(ctx context.Context, d Dest) []Check {
 			class = re.Class
 		}
 	}
-	host := d.Dest.String()
+	// The checks in order; each failure skips the ones after it.
+	names := []string{reach}
+	if overSSH {
+		names = append(names, hostKey, sshLogin)
+	}
+	if d.Dest.Kind == mirror.DestDaemon {
+		names = append(names, module, login)
+	}
+	names = append(names, writable, symlinks)
+	failAt := func(name, fix string) []Check {
+		var out []Check
+		for _, n := range names {
+			switch {
+			case n == name:
+				out = append(out, fail(n, err.Error(), fix))
+				return append(out, skipRest(names[len(out):], n+" failed")...)
+			default:
+				out = append(out, passed(n, d))
+			}
+		}
+		return out
+	}
 	switch class {
 	case mirror.ClassOK:
 	case mirror.ClassConnect, mirror.ClassTimeout, mirror.ClassStream:
-		return []Check{fail(reach, err.Error(), "start the daemon (rsync --daemon or systemctl start rsyncd), check host, port and firewall"),
-			skip(module, "destination unreachable"), skip(login, "destination unreachable"), skip(writable, "destination unreachable"), skip(symlinks, "destination unreachable")}
+		fix := "start the daemon (rsync --daemon or systemctl start rsyncd), check host, port and firewall"
+		if overSSH {
+			fix = "start sshd on the host (systemctl start ssh), check host, ssh-port and firewall"
+		}
+		return failAt(reach, fix)
+	case mirror.ClassHostKey:
+		return failAt(hostKey, "compare the host's key fingerprint (ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub on the host) before adding it to "+c.KnownHostsFile())
+	case mirror.ClassSSHAuth:
+		return failAt(sshLogin, "authorize the key: append its .pub to ~/.ssh/authorized_keys of the login user on the host (for a daemon with the forced command=\"rsync --server --daemon .\")")
 	case mirror.ClassUnknownModule:
-		return []Check{ok(reach, "%s answers", host),
-			fail(module, err.Error(), fmt.Sprintf("fix the module name, or add [%s] to rsyncd.conf", d.Dest.Module)),
-			skip(login, "no such module"), skip(writable, "no such module"), skip(symlinks, "no such module")}
+		return failAt(module, fmt.Sprintf("fix the module name, or add [%s] to rsyncd.conf", d.Dest.Module))
 	case mirror.ClassAuth, mirror.ClassPasswordFile:
-		return []Check{ok(reach, "%s answers", host), ok(module, "module %q exists", d.Dest.Module),
-			fail(login, err.Error(), "put the password of user "+d.Dest.User+" (as in the daemon's secrets file) on the first line of the password file"),
-			skip(writable, "login refused"), skip(symlinks, "login refused")}
+		return failAt(login, "put the password of user "+d.Dest.User+" (as in the daemon's secrets file) on the first line of the password file")
+	case mirror.ClassDestIO:
+		return failAt(writable, "create the directory on the host and make it writable by the login user")
 	default:
-		return []Check{fail(reach, err.Error(), "see the message; run the same rsync by hand to investigate"),
-			skip(module, "destination check failed"), skip(login, "destination check failed"), skip(writable, "destination check failed"), skip(symlinks, "destination check failed")}
+		if re == nil && overSSH && strings.HasPrefix(err.Error(), "ssh-key") {
+			return failAt(sshLogin, "fix the key file as the message says")
+		}
+		return failAt(reach, "see the message; run the same rsync by hand to investigate")
 	}
-	out := []Check{ok(reach, "%s answers", host), ok(module, "module %q exists", d.Dest.Module), ok(login, "credentials accepted")}
+	var out []Check
+	for _, n := range names[:len(names)-2] {
+		out = append(out, passed(n, d))
+	}
 	return append(out, d.writeProbe(ctx, writable, symlinks)...)
+}
+
+// passed is the OK line of a check that a later step got past.
+func passed(name string, d Dest) Check {
+	switch name {
+	case "destination reachable":
+		return ok(name, "%s answers", d.Dest.String())
+	case "destination host key":
+		return ok(name, "the host key of %s is known", d.Dest.Host)
+	case "destination ssh login":
+		return ok(name, "ssh accepted the login")
+	case "destination module":
+		return ok(name, "module %q exists", d.Dest.Module)
+	case "destination login":
+		return ok(name, "credentials accepted")
+	}
+	return ok(name, "")
+}
+
+func skipRest(names []string, why string) []Check {
+	out := make([]Check, len(names))
+	for i, n := range names {
+		out[i] = skip(n, why)
+	}
+	return out
 }
 
 const probeTarget = "mirrorfs-check/target"
@@ -133,11 +203,14 @@ func (d Dest) writeProbe(ctx context.Context, writable, symlinks string) []Check
 	if err := os.Symlink(probeTarget, filepath.Join(tmp, link)); err != nil {
 		return []Check{fail(writable, err.Error(), "check $TMPDIR")}
 	}
-	_, errOut, code := d.rsync(ctx, nil, "-lt", filepath.Join(tmp, name), filepath.Join(tmp, link), d.Dest.RsyncArg())
+	_, errOut, code := d.rsync(ctx, nil, "-lt", filepath.Join(tmp, name), filepath.Join(tmp, link), d.destArg())
 	defer d.Remove(ctx, name, link)
 	if code != 0 {
-		return []Check{fail(writable, fmt.Sprintf("pushing a probe file failed (rsync exit %d): %s", code, firstLine(errOut)),
-			"set read only = no for the module and make its path writable by the daemon's uid"), skip(symlinks, "not writable")}
+		fix := "set read only = no for the module and make its path writable by the daemon's uid"
+		if d.Dest.Kind == mirror.DestShell {
+			fix = "make " + d.Dest.Path + " on " + d.Dest.Host + " writable by the ssh login user"
+		}
+		return []Check{fail(writable, fmt.Sprintf("pushing a probe file failed (rsync exit %d): %s", code, firstLine(errOut)), fix), skip(symlinks, "not writable")}
 	}
 	out := []Check{ok(writable, "a probe file was written and removed")}
 	target, err := d.LinkTarget(ctx, link)
@@ -162,7 +235,7 @@ func (d Dest) Exists(ctx context.Context, name string) (bool, error) {
 		}
 		return err == nil, err
 	}
-	_, errOut, code := d.rsync(ctx, nil, "--list-only", "-d", d.Dest.RsyncArg()+name)
+	_, errOut, code := d.rsync(ctx, nil, "--list-only", "-d", d.destArg()+name)
 	switch {
 	case code == 0:
 		return true, nil
@@ -174,7 +247,7 @@ func (d Dest) Exists(ctx context.Context, name string) (bool, error) {
 
 // LinkTarget lists a symlink on the destination and returns its target.
 func (d Dest) LinkTarget(ctx context.Context, name string) (string, error) {
-	out, errOut, code := d.rsync(ctx, nil, "--list-only", "-l", d.Dest.RsyncArg()+name)
+	out, errOut, code := d.rsync(ctx, nil, "--list-only", "-l", d.destArg()+name)
 	if code != 0 {
 		return "", fmt.Errorf("rsync --list-only exit %d: %s", code, firstLine(errOut))
 	}
@@ -206,7 +279,7 @@ func (d Dest) Remove(ctx context.Context, names ...string) error {
 	for _, n := range names {
 		list = append(append(list, n...), 0)
 	}
-	_, errOut, code := d.rsync(ctx, list, "-d", "--files-from=-", "--from0", "--delete-missing-args", "--force", empty+"/", d.Dest.RsyncArg())
+	_, errOut, code := d.rsync(ctx, list, "-d", "--files-from=-", "--from0", "--delete-missing-args", "--force", empty+"/", d.destArg())
 	if code != 0 {
 		return fmt.Errorf("removing the probe files from %s failed (rsync exit %d): %s", d.Dest, code, firstLine(errOut))
 	}

@@ -142,6 +142,27 @@ exclude = lost+found/
 	return b.String()
 }
 
+// SSHCommand is the forced command of an authorized_keys line that runs
+// this daemon's modules over ssh: `rsync --server --daemon` with the same
+// configuration less what only a listening daemon has (pid and lock file).
+func (d *Daemon) SSHCommand() string {
+	conf := filepath.Join(d.base, "rsyncd-ssh.conf")
+	var b strings.Builder
+	for _, l := range strings.Split(d.config(filepath.Join(d.base, "rsync.pass"), d.opts), "\n") {
+		if k, _, _ := strings.Cut(strings.TrimSpace(l), " ="); k == "pid" || k == "lock" {
+			continue
+		}
+		b.WriteString(l + "\n")
+	}
+	mustWrite(d.t, conf, b.String(), 0o644)
+	return "rsync --config=" + conf + " --server --daemon ."
+}
+
+// SSHDest is the module as a destination reached through ssh (rsh=ssh).
+func (d *Daemon) SSHDest() string {
+	return fmt.Sprintf("%s@127.0.0.1::%s", d.User, d.Module)
+}
+
 // URL is the destination as mirrorfs and rsync take it.
 func (d *Daemon) URL() string {
 	return fmt.Sprintf("rsync://%s@%s/%s", d.User, d.Addr, d.Module)

@@ -43,6 +43,11 @@ var Tools = map[string]string{
 	"sleep":   "coreutils",
 	"env":     "coreutils",
 	"cat":     "coreutils",
+	// ssh transports: a test sshd and its client.
+	"ssh":         "openssh-client",
+	"ssh-keygen":  "openssh-client",
+	"ssh-keyscan": "openssh-client",
+	"sshd":        "openssh-server",
 	// The benchmark builds libfuse's passthrough_ll, its C reference.
 	"cc":                "build-essential",
 	"pkg-config":        "pkg-config",
