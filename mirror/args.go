@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,6 +29,7 @@ const (
 	modeRoot                         // the root directory's own attributes
 	modeProbe                        // list the module root only
 	modeSeed                         // one renamed directory from its old copy (reuse.go)
+	modeVerify                       // the whole tree, a checksum dry run, itemized (verify.go)
 )
 
 func seconds(d time.Duration) string {
@@ -75,11 +77,14 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 	case modeListRecursive:
 		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "-r", "--delete", noIncRecursive)
 	case modeFull:
-		a = append(a, "--delete", "--force", noIncRecursive)
+		// progress2: status shows how far it got (progress.go).
+		a = append(a, "--delete", "--force", noIncRecursive, "--info=progress2")
 	case modeRoot:
 		a = append(a, "--exclude=/*")
 	case modeSeed:
 		a = append(a, "--delete", "--force", noIncRecursive, "--mkpath")
+	case modeVerify:
+		a = append(a, verifyArgs(cfg)...)
 	}
 	a = append(a, "--timeout="+seconds(cfg.Timeout))
 	if cfg.Dest.Kind == DestDaemon {
@@ -107,4 +112,15 @@ func listInput(paths []string) []byte {
 		b = append(b, 0)
 	}
 	return b
+}
+
+// verifyArgs make a whole-tree run a comparison: nothing is changed, every
+// difference is one itemized line, and the version tree is left out on
+// both sides (an exclude also protects it from --delete).
+func verifyArgs(cfg *Config) []string {
+	a := []string{"-n", "-c", "--delete", "--force", noIncRecursive, "--out-format=" + verifyMark + "%i %n"}
+	if b := strings.Trim(cfg.BackupDir, "/"); b != "" {
+		a = append(a, "--filter=- /"+escapeRulePattern(b)+"/")
+	}
+	return a
 }

@@ -33,6 +33,7 @@ type Engine struct {
 	debts   debts         // full syncs owed (debt.go)
 	full    fullState
 	over    overflowState
+	vf      verifyState // verify runs and their last result (verify.go)
 
 	state       string
 	rootRun     bool     // a batch's run for the root's own attributes is under way
@@ -113,6 +114,7 @@ func (e *Engine) Add(c change.Change) {
 	seq := e.seq
 	e.totals.Events++
 	e.indexLocked(c, id, linked)
+	e.vf.noteLocked(c)
 	ms := e.q.add(c, seq, now)
 	e.noteOverflowLocked()
 	e.mu.Unlock()
@@ -146,6 +148,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.release()
 	stop := e.prepare(ctx)
 	defer stop()
+	defer e.startVerifyLoop(ctx)()
 	e.drive(ctx, nil)
 	return nil
 }

@@ -80,6 +80,8 @@ type InitialState struct {
 	Running bool   `json:"running"`
 	Done    bool   `json:"done"`
 	Error   string `json:"error,omitempty"`
+	// Progress of the initial sync while it runs (progress.go).
+	Progress *FullProgress `json:"progress,omitempty"`
 }
 
 const (

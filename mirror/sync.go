@@ -227,6 +227,10 @@ func (e *Engine) Status() Status {
 		LinkedNames:         e.links.len(),
 		LinkIndexReady:      e.walk.done,
 		Name:                e.cfg.DestName(),
+		Verify:              e.verifyStatusLocked(),
+	}
+	if e.full.initial {
+		s.InitialSync.Progress = e.full.progress.snapshot()
 	}
 	if e.recovery.Start == StartUnclean {
 		switch {

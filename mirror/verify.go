@@ -1,0 +1,245 @@
+package mirror
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/change"
+)
+
+// VerifyResult is what one verify found: every path that is not equal on
+// the destination, except those the engine knew to be on their way.
+type VerifyResult struct {
+	Dest     string    `json:"dest"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	// Differences lists at most maxVerifyListed of them; Count has all.
+	Differences []Difference `json:"differences"`
+	Count       int          `json:"count"`
+	// Skipped differing paths were pending, or changed while verify ran:
+	// rsync may have compared them mid-change, so they are not judged.
+	// They ship as any change does.
+	Skipped      []string `json:"skipped,omitempty"`
+	SkippedCount int      `json:"skipped_count"`
+	Note         string   `json:"note,omitempty"` // why paths were skipped
+	// Error: the comparison did not cover everything (some paths could not
+	// be read), or failed.
+	Error string `json:"error,omitempty"`
+}
+
+// Equal reports whether verify found no difference.
+func (r VerifyResult) Equal() bool { return r.Count == 0 }
+
+const (
+	maxVerifyListed = 100_000 // differences a result lists; past it Repair runs a full sync
+	maxVerifyTouch  = 200_000 // paths verifyState follows; past it every difference is skipped
+)
+
+// verifyState is the running verify (at most one) and the last result.
+// While one runs, Add notes the paths it sees (noteLocked): a difference
+// on one of them may be rsync seeing it mid-change.
+type verifyState struct {
+	running  bool
+	touched  map[string]struct{} // pending at the start, or changed since
+	parents  map[string]struct{} // directories of touched paths: their mtimes move
+	overflow bool                // more than maxVerifyTouch paths
+	last     VerifyStatus
+	next     time.Time // verify-interval's next run (verify_schedule.go)
+}
+
+func (v *verifyState) noteLocked(c change.Change) {
+	if !v.running {
+		return
+	}
+	v.note(c.Path)
+	if c.From != "" {
+		v.note(c.From)
+	}
+}
+
+func (v *verifyState) note(p string) {
+	if len(v.touched) >= maxVerifyTouch {
+		v.overflow = true
+		return
+	}
+	v.touched[p] = struct{}{}
+	v.parents[parent(p)] = struct{}{}
+}
+
+// unsure reports whether a difference on p may come from a change the
+// engine knows of: p or a directory above it was touched, or something
+// directly inside it was.
+func (v *verifyState) unsure(p string) bool {
+	if v.overflow {
+		return true
+	}
+	if _, ok := v.parents[p]; ok {
+		return true
+	}
+	for a := p; ; a = parent(a) {
+		if _, ok := v.touched[a]; ok {
+			return true
+		}
+		if a == "." {
+			return false
+		}
+	}
+}
+
+// Verify compares the source and the destination by content: one rsync
+// checksum dry run of the whole tree, with the mirror's own attribute
+// options, excludes and version directory left out. It reads the whole
+// tree. It does not hold up shipping, which goes on meanwhile; paths
+// pending or changed during the run are skipped (VerifyResult.Skipped).
+// A second call waits for the running one to end, then runs its own.
+func (e *Engine) Verify(ctx context.Context) (VerifyResult, error) {
+	cfg, fullCount, err := e.beginVerify(ctx)
+	if err != nil {
+		return VerifyResult{Dest: e.cfg.DestName()}, err
+	}
+	res := VerifyResult{Dest: cfg.DestName(), Started: e.now()}
+	var diffs []Difference
+	unlisted := 0 // past what can be listed or skipped: counted only
+	sink := &lineSink{claim: func(l []byte) bool {
+		d, ok := parseItem(l)
+		switch {
+		case !ok || cfg.Exclude.Match(d.Path, d.Dir):
+		case len(diffs) < maxVerifyListed+maxVerifyTouch:
+			diffs = append(diffs, d)
+		default:
+			unlisted++
+		}
+		return ok
+	}}
+	e.log.Info("verify started", "dest", cfg.Dest.String())
+	r := execRsyncOut(ctx, &cfg, rsyncArgs(&cfg, modeVerify), nil, cfg.stallAfter(modeFull), nil, sink)
+	rerr := e.resultError(r)
+
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	defer e.broadcastLocked()
+	v := &e.vf
+	e.q.each(func(c *entry) bool { v.note(c.path); return !v.overflow })
+	if e.full.count != fullCount || e.debts.running != nil {
+		v.overflow = true
+		res.Note = "a full sync ran while verify did: every difference may be its doing; run verify again"
+	}
+	for _, d := range diffs {
+		if v.unsure(d.Path) {
+			res.SkippedCount++
+			if len(res.Skipped) < maxVerifyListed {
+				res.Skipped = append(res.Skipped, d.Path)
+			}
+			continue
+		}
+		res.Count++
+		if len(res.Differences) < maxVerifyListed {
+			res.Differences = append(res.Differences, d)
+		}
+	}
+	res.Count += unlisted
+	if res.SkippedCount > 0 && res.Note == "" {
+		res.Note = "paths that were queued or changed while verify ran are not judged; they ship as usual"
+	}
+	v.running, v.touched, v.parents, v.overflow = false, nil, nil, false
+	res.Finished = e.now()
+	if res.Differences == nil {
+		res.Differences = []Difference{}
+	}
+	if rerr != nil {
+		res.Error = rerr.Msg
+		err = fmt.Errorf("verify of %s: %w", cfg.Dest, rerr)
+	}
+	e.noteVerifyLocked(res)
+	return res, err
+}
+
+// beginVerify waits for a running verify to end and starts following the
+// paths Add sees. It returns a copy of the configuration, with the options
+// the installed rsync supports, and how many full syncs have finished.
+func (e *Engine) beginVerify(ctx context.Context) (Config, uint64, error) {
+	e.mu.Lock()
+	for e.vf.running {
+		ch := e.changed
+		e.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return Config{}, 0, fmt.Errorf("waiting for the verify already running on %s: %w", e.cfg.Dest, ctx.Err())
+		}
+		e.mu.Lock()
+	}
+	v := &e.vf
+	v.running, v.touched, v.parents, v.overflow = true, map[string]struct{}{}, map[string]struct{}{}, false
+	v.last.Running = true
+	e.q.each(func(c *entry) bool { v.note(c.path); return !v.overflow })
+	cfg, done, count := e.cfg, e.versionDone, e.full.count
+	e.mu.Unlock()
+	if !done {
+		// Verify may come before the scheduler's first run: learn the
+		// options on a copy, as detectVersion does for the engine.
+		if ver, err := RsyncVersion(ctx, cfg.RsyncPath); err == nil {
+			cfg.exactTimes = !ver.Less(Version{Major: 3, Minor: 2})
+		}
+	}
+	return cfg, count, nil
+}
+
+func (e *Engine) noteVerifyLocked(res VerifyResult) {
+	l := &e.vf.last
+	l.Running = false
+	l.Last = tptr(res.Finished)
+	l.Differences = res.Count
+	l.Error = res.Error
+	l.Paths = nil
+	for _, d := range res.Differences {
+		if len(l.Paths) == maxStuckListed {
+			break
+		}
+		l.Paths = append(l.Paths, d.Path)
+	}
+	if res.Count > 0 {
+		e.log.Warn("verify: the destination differs from the source", "dest", res.Dest, "differences", res.Count,
+			"first", strings.Join(l.Paths[:min(len(l.Paths), 5)], ", "), "skipped", res.SkippedCount, "error", res.Error)
+	} else {
+		e.log.Info("verify done", "dest", res.Dest, "differences", 0, "skipped", res.SkippedCount, "error", res.Error)
+	}
+}
+
+// Requeue queues the paths of diffs as ordinary changes, so that the next
+// batches make them equal on the destination; a Sync after it covers them.
+func (e *Engine) Requeue(diffs []Difference) {
+	for _, d := range diffs {
+		if d.Path == "." {
+			e.Add(change.Change{Op: change.OpSetattr, Path: ".", Dir: true})
+			continue
+		}
+		e.Add(change.Change{Op: change.OpSetattr, Path: d.Path, Dir: d.Dir && d.Kind != DiffExtra})
+	}
+}
+
+// Repair makes the differences of res equal: it queues them and waits
+// until they are on the destination, like `sync --wait`. When res could
+// not list every difference, it runs a full reconciling sync instead.
+func (e *Engine) Repair(ctx context.Context, res VerifyResult) error {
+	if res.Count > len(res.Differences) {
+		return e.Reconcile(ctx)
+	}
+	diffs := slices.Clone(res.Differences)
+	// Extras deepest first, so that a directory's contents go before it.
+	slices.SortStableFunc(diffs, func(a, b Difference) int { return strings.Count(b.Path, "/") - strings.Count(a.Path, "/") })
+	e.Requeue(diffs)
+	_, err := e.Sync(ctx)
+	return err
+}
+
+func (e *Engine) verifyStatusLocked() VerifyStatus {
+	s := e.vf.last
+	s.Running = e.vf.running
+	s.Next = tptr(e.vf.next)
+	s.Paths = slices.Clone(s.Paths)
+	return s
+}
