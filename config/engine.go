@@ -17,5 +17,6 @@ func (c Config) Engine() (mirror.Config, error) {
 	m.Xattrs, m.ACLs, m.Compress, m.NumericIDs = c.Xattrs, c.ACLs, c.Compress, c.NumericIDs
 	m.Timeout, m.ConTimeout = c.Timeout, c.ConTimeout
 	m.ReconcileInterval, m.MaxPending = c.ReconcileInterval, c.MaxPending
+	m.VerifyInterval = c.VerifyInterval
 	return m, nil
 }

@@ -32,6 +32,15 @@ const (
 	modeVerify                       // the whole tree, a checksum dry run, itemized (verify.go)
 )
 
+// tracked modes report their progress (progress.go).
+func (m argMode) tracked() bool {
+	switch m {
+	case modeList, modeListNew, modeListInplace, modeListRecursive, modeFull:
+		return true
+	}
+	return false
+}
+
 func seconds(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
 	if s < 1 {
@@ -77,14 +86,17 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 	case modeListRecursive:
 		a = append(a, "--files-from=-", "--from0", "--delete-missing-args", "--force", "-r", "--delete", noIncRecursive)
 	case modeFull:
-		// progress2: status shows how far it got (progress.go).
-		a = append(a, "--delete", "--force", noIncRecursive, "--info=progress2")
+		a = append(a, "--delete", "--force", noIncRecursive)
 	case modeRoot:
 		a = append(a, "--exclude=/*")
 	case modeSeed:
 		a = append(a, "--delete", "--force", noIncRecursive, "--mkpath")
 	case modeVerify:
 		a = append(a, verifyArgs(cfg)...)
+	}
+	if mode.tracked() {
+		// One line per file sent: status shows how far the run got (progress.go).
+		a = append(a, "--info=progress2")
 	}
 	a = append(a, "--timeout="+seconds(cfg.Timeout))
 	if cfg.Dest.Kind == DestDaemon {

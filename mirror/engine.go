@@ -33,7 +33,8 @@ type Engine struct {
 	debts   debts         // full syncs owed (debt.go)
 	full    fullState
 	over    overflowState
-	vf      verifyState // verify runs and their last result (verify.go)
+	vf      verifyState  // verify runs and their last result (verify.go)
+	runProg *fullTracker // the running shipping run's progress (progress.go)
 
 	state       string
 	rootRun     bool     // a batch's run for the root's own attributes is under way

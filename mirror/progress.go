@@ -124,3 +124,17 @@ func (s *lineSink) Kept() []byte {
 	}
 	return bytes.Clone(s.kept)
 }
+
+// trackRun starts following a shipping run's progress, for Status.Shipping;
+// the caller clears e.runProg when the run is over. nil for modes that
+// report none.
+func (e *Engine) trackRun(mode argMode) outSink {
+	if !mode.tracked() {
+		return nil
+	}
+	t := newFullTracker(e.now())
+	e.mu.Lock()
+	e.runProg = t
+	e.mu.Unlock()
+	return &lineSink{claim: t.line}
+}

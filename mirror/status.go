@@ -34,6 +34,9 @@ type Status struct {
 	Name                    string          `json:"name"`             // the destination's name (Config.DestName)
 	Held                    HeldStatus      `json:"held"`             // deletes held back by hold-deletes
 	Verify                  VerifyStatus    `json:"verify"`           // the last content comparison with the destination
+	// Shipping is the progress of the rsync run shipping queued changes,
+	// while one runs: its files are part of InFlight (progress.go).
+	Shipping *FullProgress `json:"shipping,omitempty"`
 }
 
 // HeldStatus reports deletes that hold-deletes keeps from the destination

@@ -228,6 +228,7 @@ func (e *Engine) Status() Status {
 		LinkIndexReady:      e.walk.done,
 		Name:                e.cfg.DestName(),
 		Verify:              e.verifyStatusLocked(),
+		Shipping:            e.runProg.snapshot(),
 	}
 	if e.full.initial {
 		s.InitialSync.Progress = e.full.progress.snapshot()

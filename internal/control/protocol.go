@@ -11,6 +11,7 @@ type Request struct {
 	Cmd       string `json:"cmd"`
 	Wait      bool   `json:"wait,omitempty"`
 	Full      bool   `json:"full,omitempty"`
+	Repair    bool   `json:"repair,omitempty"` // verify: queue the differences and wait for them
 	TimeoutMS int64  `json:"timeout_ms,omitempty"`
 }
 
