@@ -3,6 +3,7 @@ package mirror
 import (
 	"bytes"
 	"strings"
+	"unicode/utf8"
 )
 
 // DiffKind says how a path differs between the source and the destination.
@@ -21,6 +22,9 @@ type Difference struct {
 	Kind DiffKind `json:"kind"`
 	Dir  bool     `json:"dir,omitempty"`
 	Item string   `json:"item"` // rsync's itemized change string, e.g. ">fc.t......"
+	// PathBytes holds Path when it is not valid UTF-8, which JSON strings
+	// cannot carry (base64 in JSON); nil otherwise.
+	PathBytes []byte `json:"path_bytes,omitempty"`
 }
 
 // verifyMark starts every itemized line of a verify run (--out-format):
@@ -47,6 +51,9 @@ func parseItem(line []byte) (d Difference, ok bool) {
 		d.Dir = true
 	}
 	d.Path, d.Item, d.Kind = name, item, itemKind(item)
+	if !utf8.ValidString(name) {
+		d.PathBytes = []byte(name)
+	}
 	return d, true
 }
 

@@ -1,8 +1,10 @@
 package mirror
 
 import (
+	"reflect"
 	"slices"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestParseItem(t *testing.T) {
@@ -31,7 +33,10 @@ func TestParseItem(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, ok := parseItem([]byte(tt.line))
-		if ok != tt.ok || got != tt.want {
+		if !utf8.ValidString(tt.want.Path) {
+			tt.want.PathBytes = []byte(tt.want.Path)
+		}
+		if ok != tt.ok || !reflect.DeepEqual(got, tt.want) {
 			t.Errorf("parseItem(%q) = %+v, %v; want %+v, %v", tt.line, got, ok, tt.want, tt.ok)
 		}
 	}

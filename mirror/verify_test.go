@@ -101,3 +101,17 @@ func TestVerifySkipsPendingPaths(t *testing.T) {
 		t.Errorf("a queued path: %+v", res)
 	}
 }
+
+// verify-interval runs Verify beside the scheduler and reports it in Status.
+func TestVerifyInterval(t *testing.T) {
+	dst := t.TempDir()
+	d, _ := ParseDestination(dst)
+	h := newHarness(t, d, dst, true, func(c *Config) { c.VerifyInterval = 100 * time.Millisecond })
+	h.write("f", "data")
+	h.mustSync()
+	mustWrite(t, filepath.Join(dst, "extra"), "x")
+	waitFor(t, "a scheduled verify to find the extra file", func() bool {
+		st := h.eng.Status().Verify
+		return st.Last != nil && slices.Contains(st.Paths, "extra") && st.Next != nil
+	})
+}

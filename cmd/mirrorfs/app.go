@@ -34,6 +34,7 @@ func newApp(stderr io.Writer) *cli.App {
 			syncCommand(),
 			checkCommand(),
 			statsCommand(),
+			verifyCommand(),
 		},
 		Writer:                    os.Stdout,
 		ErrWriter:                 stderr,

@@ -79,6 +79,8 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 			err = control.WithCode("stuck", err)
 		}
 		return res, err
+	case "verify":
+		return verifyEngine(ctx, in.engine, req.Repair)
 	case "unmount":
 		select {
 		case in.stop <- "mirrorfs unmount":

@@ -71,6 +71,7 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 		}
 		fmt.Fprintf(tw, "  full sync\t%s (%s, since %s ago%s)\n", what, o.Reason, since(now, o.Since), wait)
 	}
+	printRunProgress(tw, st.Status, now)
 	printRecovery(tw, st)
 	if st.LastSuccess != nil {
 		fmt.Fprintf(tw, "  last sync\t%s (%s ago)\n", st.LastSuccess.Format(time.DateTime), since(now, *st.LastSuccess))
@@ -90,6 +91,7 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 	t := st.Totals
 	fmt.Fprintf(tw, "  totals\t%d events, %d batches, %d paths shipped, %s sent, %d retries, %d failures\n",
 		t.Events, t.Batches, t.ShippedPaths, bytesHuman(t.BytesSent), t.Retries, t.Failures)
+	printVerifyStatus(tw, st.Verify, now)
 	printDiag(tw, st)
 	tw.Flush()
 	if st.StuckCount > 0 {

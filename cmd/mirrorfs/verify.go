@@ -1,0 +1,136 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/mirrorfs/mirrorfs/internal/control"
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/mirror"
+)
+
+// verifyReport answers the control command "verify".
+type verifyReport struct {
+	mirror.VerifyResult
+	Repaired    bool   `json:"repaired,omitempty"` // --repair: every difference is on the destination now
+	RepairError string `json:"repair_error,omitempty"`
+}
+
+// verifyEngine compares one destination with the source and, with
+// repair, queues the differences and waits for them to ship.
+func verifyEngine(ctx context.Context, eng *mirror.Engine, repair bool) (verifyReport, error) {
+	res, err := eng.Verify(ctx)
+	rep := verifyReport{VerifyResult: res}
+	if err != nil && res.Count == 0 {
+		// Nothing compared, or nothing found in what could be: not a
+		// verdict either way.
+		return rep, control.WithCode("verify_failed", err)
+	}
+	if repair && res.Count > 0 {
+		if err := eng.Repair(ctx, res); err != nil {
+			rep.RepairError = err.Error()
+		} else {
+			rep.Repaired = true
+		}
+	}
+	return rep, nil
+}
+
+func verifyCommand() *cli.Command {
+	return &cli.Command{
+		Name:  "verify",
+		Usage: "compare the source and the destination by content and list every difference",
+		Description: "Runs an rsync checksum dry run of the whole tree against the destination (it reads every file).\n" +
+			"Exits 0 when they are equal, " + strconv.Itoa(exitcode.Differ) + " when they differ. Paths queued or changed while it runs are not judged.\n" +
+			"--repair queues the differing paths and waits until they are on the destination (then exits 0).",
+		ArgsUsage: "MOUNTPOINT",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "repair", Usage: "queue the differing paths and wait until they are on the destination"},
+			&cli.BoolFlag{Name: "json", Usage: "machine-readable output"},
+			timeoutFlag,
+		},
+		Action: func(c *cli.Context) error {
+			mp, err := mountpointArg(c)
+			if err != nil {
+				return err
+			}
+			var rep verifyReport
+			resp, err := call(c, mp, control.Request{Cmd: "verify", Repair: c.Bool("repair")}, &rep)
+			if err != nil {
+				return err
+			}
+			if !resp.OK {
+				return codef(exitcode.Internal, "verify %s: %s", mp, resp.Error)
+			}
+			for i, d := range rep.Differences {
+				if d.PathBytes != nil {
+					rep.Differences[i].Path = string(d.PathBytes)
+				}
+			}
+			if c.Bool("json") {
+				enc := json.NewEncoder(c.App.Writer)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(rep); err != nil {
+					return err
+				}
+			} else {
+				printVerify(c.App.Writer, mp, rep)
+			}
+			return verifyExit(mp, rep)
+		},
+	}
+}
+
+// verifyExit: 0 when equal or repaired, Differ when not, Sync when the
+// repair could not ship everything.
+func verifyExit(mp string, rep verifyReport) error {
+	switch {
+	case rep.Count == 0:
+		return nil
+	case rep.RepairError != "":
+		return codef(exitcode.Sync, "verify %s: %d difference(s); repairing them failed: %s", mp, rep.Count, rep.RepairError)
+	case rep.Repaired:
+		return nil
+	}
+	return codef(exitcode.Differ, "%s and %s differ in %d path(s) (mirrorfs verify --repair queues them)", mp, rep.Dest, rep.Count)
+}
+
+func printVerify(w io.Writer, mp string, rep verifyReport) {
+	for _, d := range rep.Differences {
+		name := displayPath(d.Path)
+		if d.Dir && d.Path != "." {
+			name += "/"
+		}
+		fmt.Fprintf(w, "%-10s  %s  %s\n", d.Kind, d.Item, name)
+	}
+	if n := rep.Count - len(rep.Differences); n > 0 {
+		fmt.Fprintf(w, "... and %d more\n", n)
+	}
+	if rep.SkippedCount > 0 {
+		fmt.Fprintf(w, "not judged: %d path(s) queued or changed meanwhile (%s)\n", rep.SkippedCount, rep.Note)
+	}
+	if rep.Error != "" {
+		fmt.Fprintf(w, "incomplete: %s\n", rep.Error)
+	}
+	switch {
+	case rep.Count == 0:
+		fmt.Fprintf(w, "%s and %s are equal\n", mp, rep.Dest)
+	case rep.Repaired:
+		fmt.Fprintf(w, "repaired: %d difference(s) are on %s now\n", rep.Count, rep.Dest)
+	}
+}
+
+// displayPath quotes a name that holds control characters, invalid UTF-8
+// or a leading space, so that one difference stays one line.
+func displayPath(p string) string {
+	if !utf8.ValidString(p) || strconv.Quote(p) != `"`+p+`"` || (p != "" && p[0] == ' ') {
+		return strconv.Quote(p)
+	}
+	return p
+}

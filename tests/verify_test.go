@@ -1,0 +1,128 @@
+package tests
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
+)
+
+// verifyJSON is `mirrorfs verify --json`, the fields the test reads.
+type verifyJSON struct {
+	Differences []struct {
+		Path      string `json:"path"`
+		PathBytes []byte `json:"path_bytes"` // the path when it is not UTF-8
+		Kind      string `json:"kind"`
+		Item      string `json:"item"`
+	} `json:"differences"`
+	Count    int    `json:"count"`
+	Dest     string `json:"dest"`
+	Repaired bool   `json:"repaired"`
+}
+
+func (m *Mirror) verify(t *testing.T, args ...string) (verifyJSON, string, int) {
+	t.Helper()
+	out, errOut, code := m.cli(t, append(append([]string{"verify", "--json", "--timeout", syncTimeout.String()}, args...), m.Mnt)...)
+	var v verifyJSON
+	if err := json.Unmarshal([]byte(out), &v); err != nil {
+		t.Fatalf("mirrorfs verify --json (exit %d) printed no JSON: %v\nstdout: %s\nstderr: %s", code, err, out, errOut)
+	}
+	return v, errOut, code
+}
+
+// Changes made on the module behind mirrorfs's back (a file rewritten, one
+// deleted, one added, one with an odd name rewritten) are all found, with
+// their kind; --repair ships them, and verify then finds the copy equal.
+func TestVerifyFindsAndRepairs(t *testing.T) {
+	odd := map[string]string{
+		"new\nline":        "a newline in the name",
+		"high\xff\xfebyte": "not UTF-8",
+		"-dash":            "looks like an option",
+		`back\#012slash`:   "looks like an rsync escape",
+		"tab\there":        "a tab",
+	}
+	m := mountMirror(t, mountOptions{Setup: func(t *testing.T, dir string) {
+		for _, n := range []string{"changed", "deleted", "same"} {
+			mustWriteFile(t, filepath.Join(dir, n), "original "+n)
+		}
+		for n, data := range odd {
+			mustWriteFile(t, filepath.Join(dir, n), data)
+		}
+		os.Mkdir(filepath.Join(dir, "sub"), 0o755)
+		mustWriteFile(t, filepath.Join(dir, "sub", "-x"), "x")
+	}})
+	m.Sync(t)
+	if v, errOut, code := m.verify(t); code != exitcode.OK || v.Count != 0 {
+		t.Fatalf("verify of a fresh mirror: exit %d, %+v\n%s", code, v, errOut)
+	}
+
+	mod := m.Daemon.Dir
+	mustWriteFile(t, filepath.Join(mod, "changed"), "rewritten on the server")
+	if err := os.Remove(filepath.Join(mod, "deleted")); err != nil {
+		t.Fatal(err)
+	}
+	mustWriteFile(t, filepath.Join(mod, "extra"), "only on the server")
+	for n := range odd {
+		mustWriteFile(t, filepath.Join(mod, n), "rewritten: "+n)
+	}
+	mustWriteFile(t, filepath.Join(mod, "sub", "-x"), "changed too")
+
+	v, errOut, code := m.verify(t)
+	if code != exitcode.Differ {
+		t.Errorf("verify after changes on the module: exit %d, want exitcode.Differ (%d)\n%s", code, exitcode.Differ, errOut)
+	}
+	want := map[string]string{"changed": "content", "deleted": "missing", "extra": "extra", "sub/-x": "content"}
+	for n := range odd {
+		want[n] = "content"
+	}
+	got := map[string]string{}
+	for _, d := range v.Differences {
+		if d.PathBytes != nil {
+			d.Path = string(d.PathBytes)
+		}
+		got[d.Path] = d.Kind
+	}
+	for p, k := range want {
+		if got[p] != k {
+			t.Errorf("%q: kind %q, want %q", p, got[p], k)
+		}
+	}
+	for p := range got {
+		if _, ok := want[p]; !ok && p != "." { // the root's mtime moved with the module's changes
+			t.Errorf("unexpected difference %q (%s)", p, got[p])
+		}
+	}
+	if v.Count != len(v.Differences) {
+		t.Errorf("count %d, %d listed", v.Count, len(v.Differences))
+	}
+	st := m.Status(t)
+	if vs, _ := st["verify"].(map[string]any); vs == nil || vs["differences"] != float64(v.Count) {
+		t.Errorf("status verify %v, want %d differences", st["verify"], v.Count)
+	}
+
+	// The text form lists one line per difference, odd names quoted.
+	out, _, code := m.cli(t, "verify", m.Mnt)
+	if code != exitcode.Differ || !strings.Contains(out, `"new\nline"`) || !strings.Contains(out, "extra") {
+		t.Errorf("verify (text): exit %d\n%s", code, out)
+	}
+
+	rv, errOut, code := m.verify(t, "--repair")
+	if code != exitcode.OK || !rv.Repaired {
+		t.Fatalf("verify --repair: exit %d, %+v\n%s", code, rv, errOut)
+	}
+	if v, errOut, code := m.verify(t); code != exitcode.OK || v.Count != 0 {
+		t.Errorf("verify after --repair: exit %d, %+v\n%s", code, v, errOut)
+	}
+	testkit.AssertTreesEqual(t, m.Data(), mod, testkit.CompareOptions{IgnoreRootMode: true, IgnoreRootMtime: true})
+}
+
+func mustWriteFile(t *testing.T, p, data string) {
+	t.Helper()
+	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
