@@ -1,0 +1,84 @@
+package main
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/mirrorfs/mirrorfs/mirror"
+)
+
+func TestSampleOf(t *testing.T) {
+	now := time.Unix(100, 0)
+	base := mirror.Totals{ShippedPaths: 10, BytesSent: 1000}
+	full := &mirror.FullProgress{Files: 500, Checked: 200, Bytes: 7}
+	tests := []struct {
+		name string
+		st   mirror.Status
+		kind waitKind
+		want sample
+	}{
+		{"queue", mirror.Status{Pending: 30, InFlight: 20, Totals: mirror.Totals{ShippedPaths: 15, BytesSent: 1500}}, waitQueue,
+			sample{at: now, unit: "changes", left: 50, done: 5, bytes: 500}},
+		{"queue with a run under way", mirror.Status{Pending: 30, InFlight: 20, Totals: base, Shipping: &mirror.FullProgress{Checked: 8, Bytes: 64}}, waitQueue,
+			sample{at: now, unit: "changes", left: 42, done: 8, bytes: 64}},
+		{"full sync for sync --full", mirror.Status{Pending: 3, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitFull,
+			sample{at: now, unit: "files", left: 300, done: 200, bytes: 7}},
+		{"full sync not waited for", mirror.Status{Pending: 3, Totals: base, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitQueue,
+			sample{at: now, unit: "changes", left: 3}},
+		{"initial sync holds a barrier", mirror.Status{Pending: 3, InitialSync: mirror.InitialState{Progress: full}}, waitQueue,
+			sample{at: now, unit: "files", left: 300, done: 200, bytes: 7}},
+	}
+	for _, tt := range tests {
+		if got := sampleOf(tt.st, base, tt.kind, now); got != tt.want {
+			t.Errorf("%s: %+v, want %+v", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestProgressLine(t *testing.T) {
+	at := time.Unix(0, 0)
+	m := &rateMeter{}
+	m.add(sample{at: at, unit: "changes", left: 20000})
+	rate := m.add(sample{at: at.Add(2 * time.Second), unit: "changes", left: 12345, done: 6800, bytes: 1288490189})
+	got := progressLine(sample{unit: "changes", left: 12345, bytes: 1288490189}, rate)
+	if want := "12,345 changes left, 1.2 GiB sent, 3,400/s, ETA 4s"; got != want {
+		t.Errorf("%q, want %q", got, want)
+	}
+	if got := progressLine(sample{unit: "files", left: 5}, 0); got != "5 files left, 0 B sent" {
+		t.Errorf("without a rate: %q", got)
+	}
+}
+
+// Off a terminal: nothing for a short wait, then a line every plainEvery,
+// and the end once something was printed.
+func TestPlainView(t *testing.T) {
+	start := time.Unix(0, 0)
+	var b bytes.Buffer
+	v := &plainView{w: &b, start: start}
+	for _, ms := range []int{200, 400, 800} {
+		v.draw(sample{at: start.Add(time.Duration(ms) * time.Millisecond), unit: "changes", left: 9}, 0)
+	}
+	v.finish(&sample{unit: "changes"}, 0)
+	if b.Len() != 0 {
+		t.Errorf("a wait under %v printed %q", plainFirst, b.String())
+	}
+	for _, ms := range []int{1000, 1200, 2800, 3000, 3400} {
+		v.draw(sample{at: start.Add(time.Duration(ms) * time.Millisecond), unit: "changes", left: int64(ms)}, 0)
+	}
+	v.finish(&sample{unit: "changes"}, 0)
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	want := []string{"1,000 changes left, 0 B sent", "3,000 changes left, 0 B sent", "0 changes left, 0 B sent"}
+	if strings.Join(lines, "|") != strings.Join(want, "|") {
+		t.Errorf("lines %q, want %q", lines, want)
+	}
+}
+
+func TestGroup(t *testing.T) {
+	for n, want := range map[int64]string{0: "0", 999: "999", 1000: "1,000", 1234567: "1,234,567", -20000: "-20,000"} {
+		if got := group(n); got != want {
+			t.Errorf("group(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
