@@ -3,6 +3,7 @@ module github.com/mirrorfs/mirrorfs
 go 1.26.8
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/google/btree v1.1.3
 	github.com/hanwen/go-fuse/v2 v2.12.1
 	github.com/schollz/progressbar/v3 v3.19.1

@@ -1,0 +1,234 @@
+package tests
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/creack/pty"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
+)
+
+const progressChanges = 20000
+
+// queueWhileDown stops the daemon and creates n files through the mount,
+// each a change of its own in the queue (in the root, which the module
+// already has: files in a new directory would fold into it).
+func queueWhileDown(t *testing.T, m *Mirror, n int) {
+	t.Helper()
+	m.Sync(t)
+	m.Daemon.Stop()
+	t.Cleanup(m.Daemon.Start) // lets the unmount flush even when the test failed
+	start := time.Now()
+	defer func() {
+		t.Logf("queued %d changes with the daemon down in %v", n, time.Since(start).Round(time.Millisecond))
+	}()
+	for i := range n {
+		if err := os.WriteFile(filepath.Join(m.Mnt, fmt.Sprintf("f%05d", i)), []byte("x"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitPending(t, m, n)
+}
+
+func waitPending(t *testing.T, m *Mirror, n int) {
+	t.Helper()
+	deadline := time.Now().Add(syncTimeout)
+	for {
+		st := m.Status(t)
+		if int(st.num("pending")+st.num("in_flight")) >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d changes not queued: %s", n, st)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// bringBack starts the daemon and makes the engine try it at once, instead
+// of at its next backoff retry.
+func bringBack(t *testing.T, m *Mirror) {
+	t.Helper()
+	m.Daemon.Start()
+	if _, errOut, code := m.cli(t, "sync", m.Mnt); code != 0 {
+		t.Fatalf("mirrorfs sync: exit %d: %s", code, errOut)
+	}
+}
+
+var (
+	ansiRE        = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
+	changesLeftRE = regexp.MustCompile(`([0-9][0-9,]*) changes left`)
+	plainLineRE   = regexp.MustCompile(`^[0-9][0-9,]* changes left, [0-9.]+ [KMGTPE]?i?B sent(, [0-9][0-9,]*/s, ETA [0-9hms.]+)?$`)
+)
+
+// drawnCounts lists, in order, the "N changes left" a terminal was shown.
+func drawnCounts(out string) []string {
+	var counts []string
+	for _, m := range changesLeftRE.FindAllStringSubmatch(ansiRE.ReplaceAllString(out, ""), -1) {
+		if len(counts) == 0 || counts[len(counts)-1] != m[1] {
+			counts = append(counts, m[1])
+		}
+	}
+	return counts
+}
+
+// On a terminal (a real pty), sync --wait draws a bar whose count moves
+// while a flush of 20,000 queued changes runs.
+func TestProgressBarOnATerminal(t *testing.T) {
+	m := mountMirror(t, mountOptions{})
+	queueWhileDown(t, m, progressChanges)
+
+	cmd := exec.Command(mirrorfsBin, "sync", "--wait", "--timeout", syncTimeout.String(), m.Mnt)
+	cmd.Env = append(m.env(), "TERM=xterm")
+	tty, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 160})
+	if err != nil {
+		t.Fatalf("starting mirrorfs sync --wait on a pty: %v", err)
+	}
+	defer tty.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
+	})
+	var out lockedBuffer
+	copied := make(chan struct{})
+	go func() { io.Copy(&out, tty); close(copied) }() // ends with EIO once the child is gone
+
+	// The bar is drawn while the daemon is down, then moves once it is back.
+	waitOutput(t, &out, func(s string) bool { return len(drawnCounts(s)) > 0 })
+	start := time.Now()
+	bringBack(t, m)
+	select {
+	case err = <-exited:
+	case <-time.After(syncTimeout + 30*time.Second):
+		t.Fatalf("mirrorfs sync --wait on a pty did not return; it drew:\n%q", out.String())
+	}
+	<-copied
+	if err != nil {
+		t.Fatalf("mirrorfs sync --wait on a pty: %v\n%q", err, out.String())
+	}
+	counts := drawnCounts(out.String())
+	t.Logf("flush of %d changes: %v; counts drawn on the terminal: %v", progressChanges, time.Since(start).Round(time.Millisecond), counts)
+	if len(counts) < 2 {
+		t.Errorf("the bar did not move: counts drawn %v\n%q", counts, out.String())
+	}
+	if counts[0] != "20,000" || counts[len(counts)-1] != "0" {
+		t.Errorf("counts drawn %v: want 20,000 first and 0 last", counts)
+	}
+	if !strings.Contains(out.String(), "\r") {
+		t.Errorf("no bar redrawn in place (no carriage return):\n%q", out.String())
+	}
+	testkit.AssertTreesEqual(t, m.Data(), m.Daemon.Dir, testkit.CompareOptions{IgnoreRootMode: true, IgnoreRootMtime: true})
+}
+
+// Off a terminal, the same wait prints plain lines, the last one the end.
+func TestProgressPlainLines(t *testing.T) {
+	m := mountMirror(t, mountOptions{})
+	queueWhileDown(t, m, progressChanges)
+
+	cmd := exec.Command(mirrorfsBin, "sync", "--wait", "--timeout", syncTimeout.String(), m.Mnt)
+	cmd.Env = m.env()
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
+	})
+	lines := make(chan string)
+	go func() {
+		defer close(lines)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			lines <- sc.Text()
+		}
+	}()
+	var got []string
+	timeout := time.After(syncTimeout + 30*time.Second)
+	for line := range lines {
+		got = append(got, line)
+		if len(got) == 1 {
+			bringBack(t, m) // the first line came while the daemon was down
+		}
+		select {
+		case <-timeout:
+			t.Fatalf("mirrorfs sync --wait did not return; it printed %q", got)
+		default:
+		}
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("mirrorfs sync --wait: %v\nstderr %q", err, got)
+	}
+	t.Logf("plain progress lines: %q", got)
+	if len(got) < 2 {
+		t.Fatalf("want a line during the outage and one at the end, got %q", got)
+	}
+	for _, l := range got {
+		if !plainLineRE.MatchString(l) {
+			t.Errorf("not a plain progress line: %q", l)
+		}
+	}
+	if first := got[0]; !strings.HasPrefix(first, "20,000 changes left") {
+		t.Errorf("first line %q: want the 20,000 queued changes", first)
+	}
+	if last := got[len(got)-1]; !strings.HasPrefix(last, "0 changes left") {
+		t.Errorf("last line %q: want 0 changes left", last)
+	}
+	if stdout.Len() != 0 {
+		t.Errorf("progress went to stdout: %q", stdout.String())
+	}
+	if !slices.ContainsFunc(got, func(l string) bool { return strings.Contains(l, "/s, ETA") }) {
+		t.Logf("no line carried a rate (the flush took less than a poll)")
+	}
+}
+
+// lockedBuffer is a bytes.Buffer written by one goroutine, read by another.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func waitOutput(t *testing.T, out *lockedBuffer, ok func(string) bool) {
+	t.Helper()
+	deadline := time.Now().Add(syncTimeout)
+	for !ok(out.String()) {
+		if time.Now().After(deadline) {
+			t.Fatalf("not drawn within %v:\n%q", syncTimeout, out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
