@@ -114,6 +114,14 @@ func (s *lineSink) lineLocked(l []byte, end byte) {
 	s.kept = append(append(s.kept, l...), '\n')
 }
 
+// hold runs fn under the lock claim runs under: a run given up on
+// (rsyncproc's Lingering) may still be writing.
+func (s *lineSink) hold(fn func()) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	fn()
+}
+
 // Kept returns the unclaimed lines, and a last unterminated one.
 func (s *lineSink) Kept() []byte {
 	s.mu.Lock()

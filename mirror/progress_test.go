@@ -1,6 +1,8 @@
 package mirror
 
 import (
+	"fmt"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,5 +42,36 @@ func TestLineSinkBounds(t *testing.T) {
 	s.Write([]byte(strings.Repeat("x", maxKeptOut) + "\nkept\nlast"))
 	if got := string(s.Kept()); got != "kept\nlast\n" {
 		t.Errorf("kept %q", got)
+	}
+}
+
+// The initial sync reports how far it got while it runs.
+func TestInitialSyncProgress(t *testing.T) {
+	dst := t.TempDir()
+	d, _ := ParseDestination(dst)
+	h := newHarness(t, d, dst, false, func(c *Config) { c.InitialSync = true })
+	const n = 20000
+	for i := range n {
+		mustWrite(t, filepath.Join(h.src, fmt.Sprintf("f%05d", i)), "x")
+	}
+	h.start()
+	var seen []FullProgress
+	waitFor(t, "the initial sync to end", func() bool {
+		st := h.eng.Status()
+		if p := st.InitialSync.Progress; p != nil && p.Files > 0 && (len(seen) == 0 || *p != seen[len(seen)-1]) {
+			seen = append(seen, *p)
+		}
+		return st.InitialSync.Done
+	})
+	if len(seen) == 0 {
+		t.Fatal("no progress seen while the initial sync ran")
+	}
+	last := seen[len(seen)-1]
+	t.Logf("%d progress snapshots, the last %+v", len(seen), last)
+	if last.Files != n+1 || last.Checked > last.Files || last.Transferred > n || last.Started.IsZero() {
+		t.Errorf("progress %+v: want %d files (and the root)", last, n)
+	}
+	if h.eng.Status().InitialSync.Progress != nil {
+		t.Error("progress still shown once the initial sync is done")
 	}
 }

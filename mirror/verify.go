@@ -117,6 +117,9 @@ func (e *Engine) Verify(ctx context.Context) (VerifyResult, error) {
 	e.log.Info("verify started", "dest", cfg.Dest.String())
 	r := execRsyncOut(ctx, &cfg, rsyncArgs(&cfg, modeVerify), nil, cfg.stallAfter(modeFull), nil, sink)
 	rerr := e.resultError(r)
+	var found []Difference
+	more := 0
+	sink.hold(func() { found, more = slices.Clone(diffs), unlisted })
 
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -127,7 +130,7 @@ func (e *Engine) Verify(ctx context.Context) (VerifyResult, error) {
 		v.overflow = true
 		res.Note = "a full sync ran while verify did: every difference may be its doing; run verify again"
 	}
-	for _, d := range diffs {
+	for _, d := range found {
 		if v.unsure(d.Path) {
 			res.SkippedCount++
 			if len(res.Skipped) < maxVerifyListed {
@@ -140,7 +143,7 @@ func (e *Engine) Verify(ctx context.Context) (VerifyResult, error) {
 			res.Differences = append(res.Differences, d)
 		}
 	}
-	res.Count += unlisted
+	res.Count += more
 	if res.SkippedCount > 0 && res.Note == "" {
 		res.Note = "paths that were queued or changed while verify ran are not judged; they ship as usual"
 	}
