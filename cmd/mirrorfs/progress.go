@@ -186,16 +186,21 @@ type barView struct {
 
 func (v *barView) draw(s sample, rate float64) {
 	total := max(s.done+s.left, 1)
+	if v.bar != nil && v.bar.IsFinished() && s.left > 0 {
+		v.bar = nil // it reached its end and cleared itself; more came since
+	}
 	if v.bar == nil {
 		v.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(v.w),
+			progressbar.OptionSetDescription(progressLine(s, rate)),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionShowCount(),
 			progressbar.OptionSetPredictTime(false),
 			progressbar.OptionClearOnFinish(),
-			progressbar.OptionSetRenderBlankState(true),
 		)
 	}
+	// The words first: reaching the end finishes the bar, which then
+	// clears itself and draws no more.
 	v.bar.ChangeMax64(total)
 	v.bar.Describe(progressLine(s, rate))
 	v.bar.Set64(min(s.done, total))

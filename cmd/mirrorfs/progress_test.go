@@ -82,3 +82,25 @@ func TestGroup(t *testing.T) {
 		}
 	}
 }
+
+// The bar shows each count; once it reached its end (and cleared itself),
+// changes that come after start a new one.
+func TestBarView(t *testing.T) {
+	var b bytes.Buffer
+	v := &barView{w: &b}
+	at := time.Unix(0, 0)
+	for _, s := range []sample{{left: 10}, {left: 4, done: 6}, {done: 10}, {left: 5, done: 10}} {
+		s.at, s.unit = at, "changes"
+		v.draw(s, 0)
+	}
+	v.finish(&sample{unit: "changes", done: 15}, 0)
+	out := b.String()
+	for _, want := range []string{"10 changes left", "4 changes left", "0 changes left", "5 changes left", "(6/10)"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("the bar never showed %q:\n%q", want, out)
+		}
+	}
+	if !v.bar.IsFinished() {
+		t.Error("the bar is not finished after finish")
+	}
+}
