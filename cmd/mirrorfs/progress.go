@@ -126,7 +126,8 @@ func sampleOf(st mirror.Status, base mirror.Totals, kind waitKind, now time.Time
 		bytes: st.Totals.BytesSent - base.BytesSent,
 	}
 	if r := st.Shipping; r != nil {
-		s.left = max(s.left-r.Checked, 0)
+		// Sent is not yet settled: 1 stays left until the run is over.
+		s.left = max(s.left-r.Checked, min(s.left, 1))
 		s.done += r.Checked
 		s.bytes += r.Bytes
 	}

@@ -43,9 +43,9 @@ func printVerifyStatus(w io.Writer, v mirror.VerifyStatus, now time.Time) {
 	default:
 		fmt.Fprintf(&b, "%d difference(s) %s ago", v.Differences, since(now, *v.Last))
 		if len(v.Paths) > 0 {
-			shown := v.Paths[:min(len(v.Paths), 3)]
-			for i := range shown {
-				shown[i] = displayPath(shown[i])
+			var shown []string
+			for _, p := range v.Paths[:min(len(v.Paths), 3)] {
+				shown = append(shown, displayPath(p))
 			}
 			fmt.Fprintf(&b, ": %s", strings.Join(shown, ", "))
 			if v.Differences > len(shown) {

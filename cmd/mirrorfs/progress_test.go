@@ -23,6 +23,8 @@ func TestSampleOf(t *testing.T) {
 			sample{at: now, unit: "changes", left: 50, done: 5, bytes: 500}},
 		{"queue with a run under way", mirror.Status{Pending: 30, InFlight: 20, Totals: base, Shipping: &mirror.FullProgress{Checked: 8, Bytes: 64}}, waitQueue,
 			sample{at: now, unit: "changes", left: 42, done: 8, bytes: 64}},
+		{"a run that sent everything, not yet settled", mirror.Status{InFlight: 20, Totals: base, Shipping: &mirror.FullProgress{Checked: 20}}, waitQueue,
+			sample{at: now, unit: "changes", left: 1, done: 20}},
 		{"full sync for sync --full", mirror.Status{Pending: 3, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitFull,
 			sample{at: now, unit: "files", left: 300, done: 200, bytes: 7}},
 		{"full sync not waited for", mirror.Status{Pending: 3, Totals: base, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitQueue,
@@ -102,5 +104,37 @@ func TestBarView(t *testing.T) {
 	}
 	if !v.bar.IsFinished() {
 		t.Error("the bar is not finished after finish")
+	}
+}
+
+func TestStatusProgressAndVerifyText(t *testing.T) {
+	now := time.Unix(1000, 0)
+	ago := func(d time.Duration) *time.Time { x := now.Add(-d); return &x }
+	var b bytes.Buffer
+	printRunProgress(&b, mirror.Status{
+		InitialSync: mirror.InitialState{Progress: &mirror.FullProgress{Started: *ago(time.Minute), Files: 100000, Checked: 12345, Transferred: 12000, Bytes: 3 << 20}},
+		Shipping:    &mirror.FullProgress{Started: *ago(time.Second)},
+	}, now)
+	want := "  progress\tinitial sync: 12,345 of 100,000 files checked, 12,000 sent (3.0 MiB), for 1m0s\n" +
+		"  progress\tshipping: building the file list, 0 sent (0 B), for 1s\n"
+	if b.String() != want {
+		t.Errorf("run progress:\n%q\nwant\n%q", b.String(), want)
+	}
+	next := now.Add(time.Hour)
+	for _, tt := range []struct {
+		v    mirror.VerifyStatus
+		want string
+	}{
+		{mirror.VerifyStatus{}, ""},
+		{mirror.VerifyStatus{Running: true}, "  verify\trunning\n"},
+		{mirror.VerifyStatus{Last: ago(time.Minute), Next: &next}, "  verify\tequal (1m0s ago); next in 1h0m0s\n"},
+		{mirror.VerifyStatus{Last: ago(time.Minute), Differences: 4, Paths: []string{"a", "b\nc", "d", "e"}},
+			"  verify\t4 difference(s) 1m0s ago: a, \"b\\nc\", d, ...\n"},
+	} {
+		b.Reset()
+		printVerifyStatus(&b, tt.v, now)
+		if b.String() != tt.want {
+			t.Errorf("%+v:\n%q\nwant\n%q", tt.v, b.String(), tt.want)
+		}
 	}
 }
