@@ -121,10 +121,18 @@ func (e *Engine) Verify(ctx context.Context) (VerifyResult, error) {
 	more := 0
 	sink.hold(func() { found, more = slices.Clone(diffs), unlisted })
 
+	vanished, ok := vanishedOnly(r, rerr, cfg.Dest)
+	if ok {
+		rerr = nil // deleted under rsync: changing paths, skipped like the others
+	}
+
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.broadcastLocked()
 	v := &e.vf
+	for _, p := range vanished {
+		v.note(p)
+	}
 	e.q.each(func(c *entry) bool { v.note(c.path); return !v.overflow })
 	if e.full.count != fullCount || e.debts.running != nil {
 		v.overflow = true
@@ -270,4 +278,25 @@ func (e *Engine) verifyStatusLocked() VerifyStatus {
 	s.Next = tptr(e.vf.next)
 	s.Paths = slices.Clone(s.Paths)
 	return s
+}
+
+// vanishedOnly reports whether the only problems of a partial run were
+// files deleted while rsync ran, and returns them: for a comparison those
+// are paths that changed, not a failure.
+func vanishedOnly(r result, rerr *RsyncError, d Destination) ([]string, bool) {
+	if rerr == nil || rerr.Class != ClassPartial || r.blocked != "" {
+		return nil, false
+	}
+	probs, other := pathProblems(r.stderr, sourceArg, d)
+	if len(other) > 0 {
+		return nil, false
+	}
+	var paths []string
+	for _, p := range probs {
+		if !p.vanished || len(p.candidates) == 0 {
+			return nil, false
+		}
+		paths = append(paths, p.candidates...)
+	}
+	return paths, true
 }

@@ -81,3 +81,28 @@ func TestVerifyUnsure(t *testing.T) {
 		}
 	}
 }
+
+// Files deleted under a verify are changing paths, not a failure; any
+// other per-path problem leaves the result incomplete.
+func TestVanishedOnly(t *testing.T) {
+	d := Destination{Kind: DestDaemon, Host: "h", Module: "m"}
+	partial := &RsyncError{Code: 24, Class: ClassPartial}
+	tests := []struct {
+		name   string
+		stderr string
+		rerr   *RsyncError
+		want   []string
+		ok     bool
+	}{
+		{"vanished", "file has vanished: \"/proc/self/fd/3/busy/f1\"\nrsync warning: some files vanished before they could be transferred (code 24) at main.c(1394) [sender=3.5.0]\n", partial, []string{"busy/f1"}, true},
+		{"unreadable too", "file has vanished: \"/proc/self/fd/3/a\"\nrsync: [sender] send_files failed to open \"/proc/self/fd/3/b\": Permission denied (13)\n", partial, nil, false},
+		{"no error", "", nil, nil, false},
+		{"whole run failed", "", &RsyncError{Code: 10, Class: ClassConnect}, nil, false},
+	}
+	for _, tt := range tests {
+		got, ok := vanishedOnly(result{stderr: []byte(tt.stderr)}, tt.rerr, d)
+		if ok != tt.ok || !slices.Equal(got, tt.want) {
+			t.Errorf("%s: %q %v, want %q %v", tt.name, got, ok, tt.want, tt.ok)
+		}
+	}
+}

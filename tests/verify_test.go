@@ -2,9 +2,11 @@ package tests
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
@@ -124,5 +126,69 @@ func mustWriteFile(t *testing.T, p, data string) {
 	t.Helper()
 	if err := os.WriteFile(p, []byte(data), 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Verify runs beside shipping: files written, replaced and deleted through
+// the mount while it compares are not reported as differences.
+func TestVerifyDuringChanges(t *testing.T) {
+	m := mountMirror(t, mountOptions{Setup: func(t *testing.T, dir string) {
+		testkit.Populate(t, dir, testkit.PopulateOptions{Xattrs: true}) // every kind of object, odd names too
+	}})
+	m.Sync(t)
+	busy := filepath.Join(m.Mnt, "busy")
+	if err := os.Mkdir(busy, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	done := make(chan int, 1)
+	var once sync.Once
+	writes := 0
+	halt := func() int { once.Do(func() { close(stop); writes = <-done }); return writes }
+	t.Cleanup(func() { halt() }) // before the unmount, even when the test fails
+	go func() {
+		n := 0
+		defer func() { done <- n }()
+		for ; ; n++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p := filepath.Join(busy, fmt.Sprintf("f%d", n%50))
+			if os.WriteFile(p, []byte(strings.Repeat("x", n%4000)), 0o644) != nil {
+				return
+			}
+			if n%7 == 0 {
+				os.Rename(p, p+".moved")
+			}
+			if n%11 == 0 {
+				os.Remove(p + ".moved")
+			}
+		}
+	}()
+	var skipped int
+	for range 3 {
+		out, errOut, code := m.cli(t, "verify", "--json", "--timeout", syncTimeout.String(), m.Mnt)
+		var v struct {
+			Count        int `json:"count"`
+			SkippedCount int `json:"skipped_count"`
+		}
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("verify --json: %v\n%s%s", err, out, errOut)
+		}
+		if code != exitcode.OK || v.Count != 0 {
+			t.Errorf("verify while files change: exit %d, %s", code, out)
+		}
+		skipped += v.SkippedCount
+	}
+	halt()
+	t.Logf("%d writes through the mount during 3 verifies; %d differing paths skipped as changing", writes, skipped)
+	if writes == 0 {
+		t.Fatal("the writer wrote nothing")
+	}
+	m.Sync(t)
+	if v, errOut, code := m.verify(t); code != exitcode.OK {
+		t.Errorf("verify once quiet: exit %d, %+v\n%s", code, v, errOut)
 	}
 }
