@@ -100,7 +100,7 @@ func showProgress(ctx context.Context, view progressView, base mirror.Status, ki
 type sample struct {
 	at    time.Time
 	unit  string // "changes", or "files" while a full sync runs
-	left  int64  // still to go
+	left  int64  // still to go; -1: not known yet
 	done  int64  // gone since the wait began (shipped, or checked by a full sync)
 	bytes int64  // sent since the wait began
 }
@@ -116,6 +116,11 @@ func sampleOf(st mirror.Status, base mirror.Totals, kind waitKind, now time.Time
 		full = nil
 	}
 	if full != nil {
+		if full.Files == 0 {
+			// rsync tells the size of its file list with the first file it
+			// sends: until then (or over a tree that is equal) it is unknown.
+			return sample{at: now, unit: "files", left: -1, done: full.Transferred, bytes: full.Bytes}
+		}
 		return sample{at: now, unit: "files", left: max(full.Files-full.Checked, 0), done: full.Checked, bytes: full.Bytes}
 	}
 	s := sample{
@@ -156,6 +161,9 @@ func (m *rateMeter) add(s sample) float64 {
 
 // progressLine is "12,345 changes left, 1.2 GiB sent, 3,400/s, ETA 4s".
 func progressLine(s sample, rate float64) string {
+	if s.left < 0 {
+		return fmt.Sprintf("full sync: checking the tree, %s files sent (%s)", group(s.done), bytesHuman(s.bytes))
+	}
 	line := fmt.Sprintf("%s %s left, %s sent", group(s.left), s.unit, bytesHuman(s.bytes))
 	if rate > 0 {
 		eta := time.Duration(float64(s.left) / rate * float64(time.Second)).Round(time.Second)
@@ -187,6 +195,9 @@ type barView struct {
 
 func (v *barView) draw(s sample, rate float64) {
 	total := max(s.done+s.left, 1)
+	if s.left < 0 {
+		total = s.done + 1 // not known: never full
+	}
 	if v.bar != nil && v.bar.IsFinished() && s.left > 0 {
 		v.bar = nil // it reached its end and cleared itself; more came since
 	}

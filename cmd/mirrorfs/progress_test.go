@@ -27,6 +27,8 @@ func TestSampleOf(t *testing.T) {
 			sample{at: now, unit: "changes", left: 1, done: 20}},
 		{"full sync for sync --full", mirror.Status{Pending: 3, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitFull,
 			sample{at: now, unit: "files", left: 300, done: 200, bytes: 7}},
+		{"full sync before its file list is known", mirror.Status{Reconcile: mirror.ReconcileStatus{Progress: &mirror.FullProgress{Transferred: 0, Bytes: 0}}}, waitFull,
+			sample{at: now, unit: "files", left: -1}},
 		{"full sync not waited for", mirror.Status{Pending: 3, Totals: base, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitQueue,
 			sample{at: now, unit: "changes", left: 3}},
 		{"initial sync holds a barrier", mirror.Status{Pending: 3, InitialSync: mirror.InitialState{Progress: full}}, waitQueue,
@@ -47,6 +49,9 @@ func TestProgressLine(t *testing.T) {
 	got := progressLine(sample{unit: "changes", left: 12345, bytes: 1288490189}, rate)
 	if want := "12,345 changes left, 1.2 GiB sent, 3,400/s, ETA 4s"; got != want {
 		t.Errorf("%q, want %q", got, want)
+	}
+	if got := progressLine(sample{unit: "files", left: -1, done: 3, bytes: 2048}, 0); got != "full sync: checking the tree, 3 files sent (2.0 KiB)" {
+		t.Errorf("before the file list is known: %q", got)
 	}
 	if got := progressLine(sample{unit: "files", left: 5}, 0); got != "5 files left, 0 B sent" {
 		t.Errorf("without a rate: %q", got)
