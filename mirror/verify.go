@@ -161,8 +161,20 @@ func (e *Engine) Verify(ctx context.Context) (VerifyResult, error) {
 		res.Differences = []Difference{}
 	}
 	if rerr != nil {
-		res.Error = rerr.Msg
-		err = fmt.Errorf("verify of %s: %w", cfg.Dest, rerr)
+		// The message is written for shipping, which retries; verify does not.
+		re := *rerr
+		if m, ok := strings.CutSuffix(re.Msg, "retrying"); ok {
+			re.Msg = strings.TrimRight(m, " ;,:")
+		}
+		res.Error = re.Msg
+		err = fmt.Errorf("verify of %s: %w", cfg.Dest, &re)
+		if rerr.Class == ClassCancelled && ctx.Err() != nil {
+			// Stopped (shutdown, or the caller gave up): no verdict to keep.
+			e.vf.last.Running = false
+			e.log.Debug("verify stopped before it finished", "dest", res.Dest)
+			res.Error = "stopped before it finished"
+			return res, fmt.Errorf("verify of %s stopped before it finished: %w", cfg.Dest, context.Cause(ctx))
+		}
 	}
 	e.noteVerifyLocked(res)
 	return res, err

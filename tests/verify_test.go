@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
 	"github.com/mirrorfs/mirrorfs/internal/testkit"
@@ -191,4 +193,46 @@ func TestVerifyDuringChanges(t *testing.T) {
 	if v, errOut, code := m.verify(t); code != exitcode.OK {
 		t.Errorf("verify once quiet: exit %d, %+v\n%s", code, v, errOut)
 	}
+}
+
+// verify-interval runs verify on its own; status reports what it found,
+// in JSON and in text.
+func TestVerifyInterval(t *testing.T) {
+	m := mountMirror(t, mountOptions{Args: []string{"--verify-interval", "500ms"}})
+	mustWriteFile(t, filepath.Join(m.Mnt, "f"), "data")
+	m.Sync(t)
+	mustWriteFile(t, filepath.Join(m.Daemon.Dir, "extra"), "only on the server")
+	deadline := time.Now().Add(syncTimeout)
+	for {
+		st := m.Status(t)
+		vs, _ := st["verify"].(map[string]any)
+		paths, _ := vs["paths"].([]any)
+		if vs["last"] != nil && slices.Contains(paths, any("extra")) {
+			if vs["next"] == nil || vs["differences"].(float64) < 1 {
+				t.Errorf("status verify %v: want the next run and the difference counted", vs)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no scheduled verify found the extra file within %v: %v", syncTimeout, vs)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	out, _, code := m.cli(t, "status", m.Mnt)
+	if code != 0 || !strings.Contains(out, "verify") || !strings.Contains(out, "difference(s)") {
+		t.Errorf("status text (exit %d) does not show the verify:\n%s", code, out)
+	}
+}
+
+// A destination that cannot be reached gives no verdict: one line saying
+// why, an exit code that is neither 0 nor Differ.
+func TestVerifyDestinationDown(t *testing.T) {
+	m := mountMirror(t, mountOptions{})
+	m.Daemon.Stop()
+	t.Cleanup(m.Daemon.Start)
+	out, errOut, code := m.cli(t, "verify", "--timeout", "60s", m.Mnt)
+	if code != exitcode.Internal || strings.Count(errOut, "\n") != 1 || !strings.Contains(errOut, "verify") {
+		t.Errorf("verify with the daemon down: exit %d, stdout %q, stderr %q; want exit %d and one line", code, out, errOut, exitcode.Internal)
+	}
+	t.Logf("verify with the daemon down: %s", errOut)
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -30,7 +31,11 @@ func verifyEngine(ctx context.Context, eng *mirror.Engine, repair bool) (verifyR
 	if err != nil && res.Count == 0 {
 		// Nothing compared, or nothing found in what could be: not a
 		// verdict either way.
-		return rep, control.WithCode("verify_failed", err)
+		code := "verify_failed"
+		if re, ok := errors.AsType[*mirror.RsyncError](err); ok && (re.Class == mirror.ClassAuth || re.Class == mirror.ClassUnknownModule) {
+			code = "dest"
+		}
+		return rep, control.WithCode(code, err)
 	}
 	if repair && res.Count > 0 {
 		if err := eng.Repair(ctx, res); err != nil {
@@ -69,7 +74,11 @@ func verifyCommand() *cli.Command {
 				return err
 			}
 			if !resp.OK {
-				return codef(exitcode.Internal, "verify %s: %s", mp, resp.Error)
+				code := exitcode.Internal
+				if resp.Code == "dest" {
+					code = exitcode.Dest
+				}
+				return codef(code, "%s (mirrorfs verify %s)", resp.Error, mp)
 			}
 			for i, d := range rep.Differences {
 				if d.PathBytes != nil {
