@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
 // VerifyResult is what one verify found: every path that is not equal on
@@ -37,57 +35,6 @@ const (
 	maxVerifyListed = 100_000 // differences a result lists; past it Repair runs a full sync
 	maxVerifyTouch  = 200_000 // paths verifyState follows; past it every difference is skipped
 )
-
-// verifyState is the running verify (at most one) and the last result.
-// While one runs, Add notes the paths it sees (noteLocked): a difference
-// on one of them may be rsync seeing it mid-change.
-type verifyState struct {
-	running  bool
-	touched  map[string]struct{} // pending at the start, or changed since
-	parents  map[string]struct{} // directories of touched paths: their mtimes move
-	overflow bool                // more than maxVerifyTouch paths
-	last     VerifyStatus
-	next     time.Time // verify-interval's next run (verify_schedule.go)
-}
-
-func (v *verifyState) noteLocked(c change.Change) {
-	if !v.running {
-		return
-	}
-	v.note(c.Path)
-	if c.From != "" {
-		v.note(c.From)
-	}
-}
-
-func (v *verifyState) note(p string) {
-	if len(v.touched) >= maxVerifyTouch {
-		v.overflow = true
-		return
-	}
-	v.touched[p] = struct{}{}
-	v.parents[parent(p)] = struct{}{}
-}
-
-// unsure reports whether a difference on p may come from a change the
-// engine knows of: p or a directory above it was touched, or something
-// directly inside it was.
-func (v *verifyState) unsure(p string) bool {
-	if v.overflow {
-		return true
-	}
-	if _, ok := v.parents[p]; ok {
-		return true
-	}
-	for a := p; ; a = parent(a) {
-		if _, ok := v.touched[a]; ok {
-			return true
-		}
-		if a == "." {
-			return false
-		}
-	}
-}
 
 // Verify compares the source and the destination by content: one rsync
 // checksum dry run of the whole tree, with the mirror's own attribute
@@ -129,6 +76,31 @@ func (e *Engine) Verify(ctx context.Context) (VerifyResult, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	defer e.broadcastLocked()
+	e.judgeLocked(&res, found, more, vanished, fullCount)
+	if rerr != nil {
+		// The message is written for shipping, which retries; verify does not.
+		re := *rerr
+		if m, ok := strings.CutSuffix(re.Msg, "retrying"); ok {
+			re.Msg = strings.TrimRight(m, " ;,:")
+		}
+		res.Error = re.Msg
+		err = fmt.Errorf("verify of %s: %w", cfg.Dest, &re)
+		if rerr.Class == ClassCancelled && ctx.Err() != nil {
+			// Stopped (shutdown, or the caller gave up): no verdict to keep.
+			e.vf.last.Running = false
+			e.log.Debug("verify stopped before it finished", "dest", res.Dest)
+			res.Error = "stopped before it finished"
+			return res, fmt.Errorf("verify of %s stopped before it finished: %w", cfg.Dest, context.Cause(ctx))
+		}
+	}
+	e.noteVerifyLocked(res)
+	return res, err
+}
+
+// judgeLocked sorts what rsync found into differences and paths that
+// were changing (pending, changed during the run, or vanished under it),
+// and ends the following of changes that beginVerify started.
+func (e *Engine) judgeLocked(res *VerifyResult, found []Difference, more int, vanished []string, fullCount uint64) {
 	v := &e.vf
 	for _, p := range vanished {
 		v.note(p)
@@ -160,24 +132,6 @@ func (e *Engine) Verify(ctx context.Context) (VerifyResult, error) {
 	if res.Differences == nil {
 		res.Differences = []Difference{}
 	}
-	if rerr != nil {
-		// The message is written for shipping, which retries; verify does not.
-		re := *rerr
-		if m, ok := strings.CutSuffix(re.Msg, "retrying"); ok {
-			re.Msg = strings.TrimRight(m, " ;,:")
-		}
-		res.Error = re.Msg
-		err = fmt.Errorf("verify of %s: %w", cfg.Dest, &re)
-		if rerr.Class == ClassCancelled && ctx.Err() != nil {
-			// Stopped (shutdown, or the caller gave up): no verdict to keep.
-			e.vf.last.Running = false
-			e.log.Debug("verify stopped before it finished", "dest", res.Dest)
-			res.Error = "stopped before it finished"
-			return res, fmt.Errorf("verify of %s stopped before it finished: %w", cfg.Dest, context.Cause(ctx))
-		}
-	}
-	e.noteVerifyLocked(res)
-	return res, err
 }
 
 // beginVerify waits for a running verify to end and starts following the
@@ -230,58 +184,6 @@ func (e *Engine) noteVerifyLocked(res VerifyResult) {
 	} else {
 		e.log.Info("verify done", "dest", res.Dest, "differences", 0, "skipped", res.SkippedCount, "error", res.Error)
 	}
-}
-
-// Requeue queues the paths of diffs as ordinary changes, so that the next
-// batches make them equal on the destination; a Sync after it covers them.
-func (e *Engine) Requeue(diffs []Difference) {
-	for _, d := range diffs {
-		if d.Path == "." {
-			e.Add(change.Change{Op: change.OpSetattr, Path: ".", Dir: true})
-			continue
-		}
-		e.Add(change.Change{Op: change.OpSetattr, Path: d.Path, Dir: d.Dir && d.Kind != DiffExtra})
-	}
-}
-
-// Repair makes the differences of res equal: it queues them and waits
-// until they are on the destination, like `sync --wait`. When res could
-// not list every difference, it runs a full reconciling sync instead.
-func (e *Engine) Repair(ctx context.Context, res VerifyResult) error {
-	if res.Count > len(res.Differences) {
-		return e.Reconcile(ctx)
-	}
-	if err := e.repairHidden(ctx, res.Differences); err != nil {
-		return err
-	}
-	e.Requeue(res.Differences)
-	_, err := e.Sync(ctx)
-	return err
-}
-
-// repairHidden sends, by checksum, the files whose content differs with
-// the same size and time: rsync's quick check, which every other run
-// uses, cannot see them. The paths are also queued after it; what ships
-// last is the source's content either way.
-func (e *Engine) repairHidden(ctx context.Context, diffs []Difference) error {
-	var paths []string
-	for _, d := range diffs {
-		if d.Kind == DiffContent && d.Item[1] == 'f' && d.Item[3] != 's' && d.Item[4] != 't' {
-			paths = append(paths, d.Path)
-		}
-	}
-	if len(paths) == 0 {
-		return nil
-	}
-	e.mu.Lock()
-	cfg := e.cfg
-	e.mu.Unlock()
-	args := append([]string{"-c"}, rsyncArgs(&cfg, modeList)...)
-	r := execRsync(ctx, &cfg, args, listInput(paths), cfg.stallAfter(modeList))
-	if rerr := e.resultError(r); rerr != nil {
-		return fmt.Errorf("sending %d file(s) whose content differs at the same size and time: %w", len(paths), rerr)
-	}
-	return nil
 }
 
 func (e *Engine) verifyStatusLocked() VerifyStatus {
