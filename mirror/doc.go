@@ -35,6 +35,11 @@
 //     up to a point is on the destination.
 //   - Journal (journal*.go, recover.go). What is not yet on the
 //     destination survives a crash.
+//   - Verify (verify*.go). A checksum dry run of the whole tree that
+//     lists every difference, beside shipping; paths changing meanwhile
+//     are skipped. Repair queues the differences.
+//   - Progress (progress.go). rsync's progress lines, read as they come,
+//     for Status.
 //
 // Locking: Engine.mu guards every field declared after it in Engine.
 // Methods whose names end in Locked are called with it held; the others
