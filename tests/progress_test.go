@@ -254,3 +254,50 @@ func waitOutput(t *testing.T, out *lockedBuffer, ok func(string) bool) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// status shows how far the initial sync got while it runs, in JSON and
+// in text.
+func TestStatusShowsInitialSyncProgress(t *testing.T) {
+	m := mountMirror(t, mountOptions{Setup: func(t *testing.T, dir string) {
+		for i := range progressChanges {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%05d", i)), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}})
+	var seen []map[string]any
+	text, textOK := "", false
+	deadline := time.Now().Add(syncTimeout)
+	for {
+		st := m.Status(t)
+		ini, _ := st["initial_sync"].(map[string]any)
+		if p, ok := ini["progress"].(map[string]any); ok && p["files"].(float64) > 0 {
+			seen = append(seen, p)
+			if !textOK { // the sync may end between the two calls: try again
+				text, _, _ = m.cli(t, "status", m.Mnt)
+				textOK = strings.Contains(text, "initial sync:") && strings.Contains(text, "files checked")
+			}
+		}
+		if ini["done"] == true {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("initial sync not done within %v: %s", syncTimeout, st)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(seen) == 0 {
+		t.Fatal("status never showed the initial sync's progress while it ran")
+	}
+	last := seen[len(seen)-1]
+	t.Logf("%d snapshots of the initial sync's progress, the last %v", len(seen), last)
+	if last["files"].(float64) != progressChanges+1 || last["checked"].(float64) > last["files"].(float64) {
+		t.Errorf("progress %v: want %d files in the list (and the root)", last, progressChanges)
+	}
+	if !textOK {
+		t.Errorf("status text never showed the initial sync's progress; the last:\n%s", text)
+	}
+	if st := m.Status(t); st["initial_sync"].(map[string]any)["progress"] != nil {
+		t.Errorf("progress still shown once the initial sync is done: %v", st["initial_sync"])
+	}
+}
