@@ -98,10 +98,14 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	}
 	defer tty.Close()
 	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
+	gone := make(chan struct{})
+	go func() { err := cmd.Wait(); close(gone); exited <- err }()
 	t.Cleanup(func() {
-		if cmd.ProcessState == nil {
+		select {
+		case <-gone:
+		default:
 			cmd.Process.Signal(syscall.SIGKILL)
+			<-gone
 		}
 	})
 	var out lockedBuffer
@@ -124,7 +128,7 @@ func TestProgressBarOnATerminal(t *testing.T) {
 	counts := drawnCounts(out.String())
 	t.Logf("flush of %d changes: %v; counts drawn on the terminal: %v", progressChanges, time.Since(start).Round(time.Millisecond), counts)
 	if len(counts) < 2 {
-		t.Errorf("the bar did not move: counts drawn %v\n%q", counts, out.String())
+		t.Fatalf("the bar did not move: counts drawn %v\n%q", counts, out.String())
 	}
 	if counts[0] != "20,000" || counts[len(counts)-1] != "0" {
 		t.Errorf("counts drawn %v: want 20,000 first and 0 last", counts)

@@ -211,10 +211,11 @@ func (v *barView) draw(s sample, rate float64) {
 			progressbar.OptionClearOnFinish(),
 		)
 	}
-	// The words first: reaching the end finishes the bar, which then
-	// clears itself and draws no more.
-	v.bar.ChangeMax64(total)
+	// The words first: reaching the end (a smaller length, or the last
+	// change done) finishes the bar, which then clears itself and draws
+	// no more.
 	v.bar.Describe(progressLine(s, rate))
+	v.bar.ChangeMax64(total)
 	v.bar.Set64(min(s.done, total))
 }
 
