@@ -69,8 +69,8 @@ func bringBack(t *testing.T, m *Mirror) {
 
 var (
 	ansiRE        = regexp.MustCompile(`\x1b\[[0-9;?]*[A-Za-z]`)
-	changesLeftRE = regexp.MustCompile(`([0-9][0-9,]*) changes left`)
-	plainLineRE   = regexp.MustCompile(`^[0-9][0-9,]* changes left, [0-9.]+ [KMGTPE]?i?B sent(, [0-9][0-9,]*/s, ETA [0-9hms.]+)?$`)
+	changesLeftRE = regexp.MustCompile(`([0-9][0-9,]*) changes? left`)
+	plainLineRE   = regexp.MustCompile(`^[0-9][0-9,]* changes? left, [0-9.]+ [KMGTPE]?i?B sent(, [0-9][0-9,]*/s, ETA [0-9hms.]+)?$`)
 )
 
 // drawnCounts lists, in order, the "N changes left" a terminal was shown.

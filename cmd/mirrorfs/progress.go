@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -164,7 +165,11 @@ func progressLine(s sample, rate float64) string {
 	if s.left < 0 {
 		return fmt.Sprintf("full sync: checking the tree, %s files sent (%s)", group(s.done), bytesHuman(s.bytes))
 	}
-	line := fmt.Sprintf("%s %s left, %s sent", group(s.left), s.unit, bytesHuman(s.bytes))
+	unit := s.unit
+	if s.left == 1 {
+		unit = strings.TrimSuffix(unit, "s")
+	}
+	line := fmt.Sprintf("%s %s left, %s sent", group(s.left), unit, bytesHuman(s.bytes))
 	if rate > 0 {
 		eta := time.Duration(float64(s.left) / rate * float64(time.Second)).Round(time.Second)
 		line += fmt.Sprintf(", %s/s, ETA %s", group(int64(rate+0.5)), eta)

@@ -103,7 +103,7 @@ func TestBarView(t *testing.T) {
 	v.finish(&sample{unit: "changes", done: 15}, 0)
 	out := b.String()
 	at := 0 // each in turn, in the order drawn
-	for _, want := range []string{"10 changes left", "(6/10)", "1 changes left", "0 changes left", "5 changes left"} {
+	for _, want := range []string{"10 changes left", "(6/10)", "1 change left", "0 changes left", "5 changes left"} {
 		i := strings.Index(out[at:], want)
 		if i < 0 {
 			t.Fatalf("the bar did not show %q (after byte %d):\n%q", want, at, out)
