@@ -305,3 +305,35 @@ func TestStatusShowsInitialSyncProgress(t *testing.T) {
 		t.Errorf("progress still shown once the initial sync is done: %v", st["initial_sync"])
 	}
 }
+
+// sync --full --wait counts the full sync's files: first that it has not
+// started (the daemon is down), at the end none left.
+func TestProgressFullSyncPlainLines(t *testing.T) {
+	m := mountMirror(t, mountOptions{Args: []string{"--no-initial-sync"}, Setup: func(t *testing.T, dir string) {
+		for i := range progressChanges {
+			if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("f%05d", i)), []byte("x"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}})
+	m.Daemon.Stop()
+	t.Cleanup(m.Daemon.Start)
+	got := plainProgress(t, m, []string{"sync", "--full", "--wait", "--timeout", syncTimeout.String(), m.Mnt})
+	t.Logf("sync --full --wait: plain progress lines: %q", got)
+	if len(got) < 2 {
+		t.Fatalf("want a line during the outage and one at the end, got %q", got)
+	}
+	fullLineRE := regexp.MustCompile(`^(full sync: not started yet, [0-9,]+ changes queued|full sync: checking the tree, [0-9,]+ files sent \([0-9.]+ [KMGTPE]?i?B\)|[0-9][0-9,]* files? left, [0-9.]+ [KMGTPE]?i?B sent(, [0-9][0-9,]*/s, ETA [0-9hms.]+)?)$`)
+	for _, l := range got {
+		if !fullLineRE.MatchString(l) {
+			t.Errorf("not a full sync progress line: %q", l)
+		}
+	}
+	if !strings.HasPrefix(got[0], "full sync: not started yet") {
+		t.Errorf("first line %q: the full sync cannot start while the daemon is down", got[0])
+	}
+	if last := got[len(got)-1]; !strings.HasPrefix(last, "0 files left") {
+		t.Errorf("last line %q: want 0 files left", last)
+	}
+	testkit.AssertTreesEqual(t, m.Data(), m.Daemon.Dir, testkit.CompareOptions{IgnoreRootMode: true, IgnoreRootMtime: true})
+}

@@ -80,7 +80,7 @@ func showProgress(ctx context.Context, view progressView, base mirror.Status, ki
 			final, cancel := context.WithTimeout(context.WithoutCancel(ctx), time.Second)
 			defer cancel()
 			if st, err := poll(final); err == nil {
-				s := sampleOf(st, base.Totals, kind, time.Now())
+				s := sampleOf(st, base, kind, time.Now())
 				view.finish(&s, rate.add(s))
 			} else {
 				view.finish(nil, 0)
@@ -92,7 +92,7 @@ func showProgress(ctx context.Context, view progressView, base mirror.Status, ki
 		if err != nil {
 			continue // shutting down, or busy: the next poll may do
 		}
-		s := sampleOf(st, base.Totals, kind, time.Now())
+		s := sampleOf(st, base, kind, time.Now())
 		view.draw(s, rate.add(s))
 	}
 }
@@ -101,35 +101,45 @@ func showProgress(ctx context.Context, view progressView, base mirror.Status, ki
 type sample struct {
 	at    time.Time
 	unit  string // "changes", or "files" while a full sync runs
-	left  int64  // still to go; -1: not known yet
+	phase string // "": left is known; phaseListing, phaseWaiting: it is not
+	left  int64  // still to go
 	done  int64  // gone since the wait began (shipped, or checked by a full sync)
 	bytes int64  // sent since the wait began
 }
 
+const (
+	phaseListing = "listing" // a full sync runs, its file list not known yet
+	phaseWaiting = "waiting" // the full sync waited for has not started
+)
+
 // sampleOf reads a status: the running full sync's files when one runs
 // and the wait is for it (or for the initial sync, which barriers wait
 // for); otherwise the queue, less what the running run already sent.
-func sampleOf(st mirror.Status, base mirror.Totals, kind waitKind, now time.Time) sample {
+func sampleOf(st, base mirror.Status, kind waitKind, now time.Time) sample {
 	full := st.Reconcile.Progress
 	if st.InitialSync.Progress != nil {
 		full = st.InitialSync.Progress
 	} else if kind != waitFull {
 		full = nil
 	}
-	if full != nil {
-		if full.Files == 0 {
-			// rsync tells the size of its file list with the first file it
-			// sends: until then (or over a tree that is equal) it is unknown.
-			return sample{at: now, unit: "files", left: -1, done: full.Transferred, bytes: full.Bytes}
-		}
+	switch {
+	case full != nil && full.Files == 0:
+		// rsync tells the size of its file list with the first file it
+		// sends: until then (or over a tree that is equal) it is unknown.
+		return sample{at: now, unit: "files", phase: phaseListing, done: full.Transferred, bytes: full.Bytes}
+	case full != nil:
 		return sample{at: now, unit: "files", left: max(full.Files-full.Checked, 0), done: full.Checked, bytes: full.Bytes}
+	case kind == waitFull && st.Reconcile.Count == base.Reconcile.Count:
+		return sample{at: now, unit: "files", phase: phaseWaiting, left: int64(st.Pending + st.InFlight)}
+	case kind == waitFull:
+		return sample{at: now, unit: "files", bytes: st.Totals.BytesSent - base.Totals.BytesSent} // it finished
 	}
 	s := sample{
 		at:    now,
 		unit:  "changes",
 		left:  int64(st.Pending + st.InFlight),
-		done:  int64(st.Totals.ShippedPaths) - int64(base.ShippedPaths),
-		bytes: st.Totals.BytesSent - base.BytesSent,
+		done:  int64(st.Totals.ShippedPaths) - int64(base.Totals.ShippedPaths),
+		bytes: st.Totals.BytesSent - base.Totals.BytesSent,
 	}
 	if r := st.Shipping; r != nil {
 		// Sent is not yet settled: 1 stays left until the run is over.
@@ -162,8 +172,11 @@ func (m *rateMeter) add(s sample) float64 {
 
 // progressLine is "12,345 changes left, 1.2 GiB sent, 3,400/s, ETA 4s".
 func progressLine(s sample, rate float64) string {
-	if s.left < 0 {
+	switch s.phase {
+	case phaseListing:
 		return fmt.Sprintf("full sync: checking the tree, %s files sent (%s)", group(s.done), bytesHuman(s.bytes))
+	case phaseWaiting:
+		return fmt.Sprintf("full sync: not started yet, %s changes queued", group(s.left))
 	}
 	unit := s.unit
 	if s.left == 1 {
@@ -200,7 +213,7 @@ type barView struct {
 
 func (v *barView) draw(s sample, rate float64) {
 	total := max(s.done+s.left, 1)
-	if s.left < 0 {
+	if s.phase != "" {
 		total = s.done + 1 // not known: never full
 	}
 	if v.bar != nil && v.bar.IsFinished() && s.left > 0 {

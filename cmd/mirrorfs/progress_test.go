@@ -11,7 +11,7 @@ import (
 
 func TestSampleOf(t *testing.T) {
 	now := time.Unix(100, 0)
-	base := mirror.Totals{ShippedPaths: 10, BytesSent: 1000}
+	base := mirror.Status{Totals: mirror.Totals{ShippedPaths: 10, BytesSent: 1000}, Reconcile: mirror.ReconcileStatus{Count: 1}}
 	full := &mirror.FullProgress{Files: 500, Checked: 200, Bytes: 7}
 	tests := []struct {
 		name string
@@ -21,15 +21,19 @@ func TestSampleOf(t *testing.T) {
 	}{
 		{"queue", mirror.Status{Pending: 30, InFlight: 20, Totals: mirror.Totals{ShippedPaths: 15, BytesSent: 1500}}, waitQueue,
 			sample{at: now, unit: "changes", left: 50, done: 5, bytes: 500}},
-		{"queue with a run under way", mirror.Status{Pending: 30, InFlight: 20, Totals: base, Shipping: &mirror.FullProgress{Checked: 8, Bytes: 64}}, waitQueue,
+		{"queue with a run under way", mirror.Status{Pending: 30, InFlight: 20, Totals: base.Totals, Shipping: &mirror.FullProgress{Checked: 8, Bytes: 64}}, waitQueue,
 			sample{at: now, unit: "changes", left: 42, done: 8, bytes: 64}},
-		{"a run that sent everything, not yet settled", mirror.Status{InFlight: 20, Totals: base, Shipping: &mirror.FullProgress{Checked: 20}}, waitQueue,
+		{"a run that sent everything, not yet settled", mirror.Status{InFlight: 20, Totals: base.Totals, Shipping: &mirror.FullProgress{Checked: 20}}, waitQueue,
 			sample{at: now, unit: "changes", left: 1, done: 20}},
 		{"full sync for sync --full", mirror.Status{Pending: 3, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitFull,
 			sample{at: now, unit: "files", left: 300, done: 200, bytes: 7}},
-		{"full sync before its file list is known", mirror.Status{Reconcile: mirror.ReconcileStatus{Progress: &mirror.FullProgress{Transferred: 0, Bytes: 0}}}, waitFull,
-			sample{at: now, unit: "files", left: -1}},
-		{"full sync not waited for", mirror.Status{Pending: 3, Totals: base, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitQueue,
+		{"full sync before its file list is known", mirror.Status{Reconcile: mirror.ReconcileStatus{Progress: &mirror.FullProgress{Transferred: 2, Bytes: 9}}}, waitFull,
+			sample{at: now, unit: "files", phase: phaseListing, done: 2, bytes: 9}},
+		{"full sync not started", mirror.Status{Pending: 4, Reconcile: mirror.ReconcileStatus{Count: 1}}, waitFull,
+			sample{at: now, unit: "files", phase: phaseWaiting, left: 4}},
+		{"full sync over", mirror.Status{Totals: mirror.Totals{BytesSent: 3000}, Reconcile: mirror.ReconcileStatus{Count: 2}}, waitFull,
+			sample{at: now, unit: "files", bytes: 2000}},
+		{"full sync not waited for", mirror.Status{Pending: 3, Totals: base.Totals, Reconcile: mirror.ReconcileStatus{Progress: full}}, waitQueue,
 			sample{at: now, unit: "changes", left: 3}},
 		{"initial sync holds a barrier", mirror.Status{Pending: 3, InitialSync: mirror.InitialState{Progress: full}}, waitQueue,
 			sample{at: now, unit: "files", left: 300, done: 200, bytes: 7}},
@@ -50,8 +54,11 @@ func TestProgressLine(t *testing.T) {
 	if want := "12,345 changes left, 1.2 GiB sent, 3,400/s, ETA 4s"; got != want {
 		t.Errorf("%q, want %q", got, want)
 	}
-	if got := progressLine(sample{unit: "files", left: -1, done: 3, bytes: 2048}, 0); got != "full sync: checking the tree, 3 files sent (2.0 KiB)" {
+	if got := progressLine(sample{unit: "files", phase: phaseListing, done: 3, bytes: 2048}, 0); got != "full sync: checking the tree, 3 files sent (2.0 KiB)" {
 		t.Errorf("before the file list is known: %q", got)
+	}
+	if got := progressLine(sample{unit: "files", phase: phaseWaiting, left: 12}, 0); got != "full sync: not started yet, 12 changes queued" {
+		t.Errorf("before the full sync starts: %q", got)
 	}
 	if got := progressLine(sample{unit: "files", left: 5}, 0); got != "5 files left, 0 B sent" {
 		t.Errorf("without a rate: %q", got)
