@@ -23,7 +23,7 @@ vet:
 # The whole suite: unit tests, real FUSE mounts, a real rsync daemon on
 # 127.0.0.1; then the race detector over every package's own tests and over
 # an e2e subset that runs a -race build of the binary (tests/race_test.go).
-RACE_E2E ?= ^(TestOperations|TestHardLinkGroups|TestUnmountDuringBurst|TestDaemonShutdownFlushesQueue|TestDaemonOutage|TestFaultVanishingFile)$$
+RACE_E2E ?= ^(TestOperations|TestHardLinkGroups|TestUnmountDuringBurst|TestDaemonShutdownFlushesQueue|TestDaemonOutage|TestFaultVanishingFile|TestVerifyDuringChanges|TestHoldMassDelete|TestMultiDestUnmountOneDown)$$
 test: deps vet build
 	$(GO) test $(TESTFLAGS) ./...
 	$(GO) test -race $(TESTFLAGS) $$($(GO) list ./... | grep -v '/tests')

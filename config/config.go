@@ -51,6 +51,7 @@ type Config struct {
 	// Journal and recovery (issue 3).
 	StateDir          string        // journal root; "none" turns the journal off
 	ReconcileInterval time.Duration // scheduled full sync; 0: never
+	VerifyInterval    time.Duration // scheduled verify; 0: never
 	MaxPending        int           // queue bound (mirror.Config.MaxPending)
 	Force             bool          // clear a stale mount at the mountpoint
 

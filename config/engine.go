@@ -17,6 +17,7 @@ func (c Config) Engine() (mirror.Config, error) {
 	m.Xattrs, m.ACLs, m.Compress, m.NumericIDs = c.Xattrs, c.ACLs, c.Compress, c.NumericIDs
 	m.Timeout, m.ConTimeout = c.Timeout, c.ConTimeout
 	m.ReconcileInterval, m.MaxPending = c.ReconcileInterval, c.MaxPending
+	m.VerifyInterval = c.VerifyInterval
 	if err := c.safety(&m); err != nil {
 		return mirror.Config{}, err
 	}

@@ -21,6 +21,7 @@ func TestEngine(t *testing.T) {
 		{"delay=1s,max-delay=5s", func(m mirror.Config) bool { return m.Delay == time.Second && m.MaxDelay == 5*time.Second }},
 		{"timeout=7,contimeout=3s", func(m mirror.Config) bool { return m.Timeout == 7*time.Second && m.ConTimeout == 3*time.Second }},
 		{"reconcile-interval=1h,max-pending=5000", func(m mirror.Config) bool { return m.ReconcileInterval == time.Hour && m.MaxPending == 5000 }},
+		{"verify-interval=6h", func(m mirror.Config) bool { return m.VerifyInterval == 6*time.Hour }},
 		{"no-initial-sync,xattrs,acls,compress,numeric-ids", func(m mirror.Config) bool {
 			return !m.InitialSync && m.Xattrs && m.ACLs && m.Compress && m.NumericIDs
 		}},

@@ -138,6 +138,8 @@ var keyTable = []keyDef{
 		field: func(c *Config) any { return &c.StateDir }},
 	{Key: Key{Name: "reconcile-interval", Kind: KindDuration, Usage: "also run a full reconciling rsync this often, for changes that bypass the mount (default: never)"},
 		field: func(c *Config) any { return &c.ReconcileInterval }},
+	{Key: Key{Name: "verify-interval", Kind: KindDuration, Usage: "also compare the source and the destination by content this often, like mirrorfs verify; the result is in status (default: never)"},
+		field: func(c *Config) any { return &c.VerifyInterval }},
 	{Key: Key{Name: "max-pending", Kind: KindInt, Usage: "keep at most this many changed paths in memory; past it, changes are shipped by recursive rsyncs of their directories and a full sync, so memory stays bounded during a long outage"},
 		field: func(c *Config) any { return &c.MaxPending }},
 	{Key: Key{Name: "force", Kind: KindBool, Usage: "clear a stale mount left by a crashed mirrorfs (lazy unmount) instead of refusing to start"},

@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -28,7 +29,17 @@ const (
 	modeRoot                         // the root directory's own attributes
 	modeProbe                        // list the module root only
 	modeSeed                         // one renamed directory from its old copy (reuse.go)
+	modeVerify                       // the whole tree, a checksum dry run, itemized (verify.go)
 )
+
+// tracked modes report their progress (progress.go).
+func (m argMode) tracked() bool {
+	switch m {
+	case modeList, modeListNew, modeListInplace, modeListRecursive, modeFull:
+		return true
+	}
+	return false
+}
 
 func seconds(d time.Duration) string {
 	s := int64((d + time.Second - 1) / time.Second)
@@ -80,6 +91,12 @@ func rsyncArgs(cfg *Config, mode argMode) []string {
 		a = append(a, "--exclude=/*")
 	case modeSeed:
 		a = append(a, "--delete", "--force", noIncRecursive, "--mkpath")
+	case modeVerify:
+		a = append(a, verifyArgs(cfg)...)
+	}
+	if mode.tracked() {
+		// One line per file sent: status shows how far the run got (progress.go).
+		a = append(a, "--info=progress2")
 	}
 	a = append(a, "--timeout="+seconds(cfg.Timeout))
 	a = append(a, TransportArgs(cfg)...)
@@ -104,4 +121,15 @@ func listInput(paths []string) []byte {
 		b = append(b, 0)
 	}
 	return b
+}
+
+// verifyArgs make a whole-tree run a comparison: nothing is changed, every
+// difference is one itemized line, and the version tree is left out on
+// both sides (an exclude also protects it from --delete).
+func verifyArgs(cfg *Config) []string {
+	a := []string{"-n", "-c", "--delete", "--force", noIncRecursive, "--out-format=" + verifyMark + "%i %n"}
+	if b := strings.Trim(cfg.BackupDir, "/"); b != "" {
+		a = append(a, "--filter=- /"+escapeRulePattern(b)+"/")
+	}
+	return a
 }

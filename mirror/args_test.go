@@ -20,13 +20,13 @@ func TestRsyncArgs(t *testing.T) {
 		want []string
 	}{
 		{"daemon list", Config{Dest: daemon, PasswordFile: "/etc/pw", Timeout: 30 * time.Second, ConTimeout: 10 * time.Second}, modeList,
-			cat(base, list, []string{"--timeout=30", "--contimeout=10", "--sockopts=TCP_NODELAY", "--password-file=/etc/pw", "/proc/self/fd/3/", "rsync://u@h:8730/m/p/"})},
+			cat(base, list, []string{"--info=progress2", "--timeout=30", "--contimeout=10", "--sockopts=TCP_NODELAY", "--password-file=/etc/pw", "/proc/self/fd/3/", "rsync://u@h:8730/m/p/"})},
 		{"local list of new files", Config{Dest: local, Timeout: 30 * time.Second}, modeListNew,
-			cat(base, list, []string{"--whole-file", "--timeout=30", "/proc/self/fd/3/", "/mnt/copy/"})},
+			cat(base, list, []string{"--whole-file", "--info=progress2", "--timeout=30", "/proc/self/fd/3/", "/mnt/copy/"})},
 		{"daemon recursive with options", Config{Dest: daemon, Xattrs: true, ACLs: true, Compress: true, NumericIDs: true, Timeout: 1500 * time.Millisecond, ConTimeout: time.Second}, modeListRecursive,
-			cat(base, []string{"-X", "-A", "--numeric-ids", "-z"}, list, []string{"-r", "--delete", "--no-inc-recursive", "--timeout=2", "--contimeout=1", "--sockopts=TCP_NODELAY", "/proc/self/fd/3/", "rsync://u@h:8730/m/p/"})},
+			cat(base, []string{"-X", "-A", "--numeric-ids", "-z"}, list, []string{"-r", "--delete", "--no-inc-recursive", "--info=progress2", "--timeout=2", "--contimeout=1", "--sockopts=TCP_NODELAY", "/proc/self/fd/3/", "rsync://u@h:8730/m/p/"})},
 		{"local full", Config{Dest: local, Compress: true, PasswordFile: "/etc/pw", Timeout: 30 * time.Second}, modeFull,
-			cat(base, []string{"--delete", "--force", "--no-inc-recursive", "--timeout=30", "/proc/self/fd/3/", "/mnt/copy/"})},
+			cat(base, []string{"--delete", "--force", "--no-inc-recursive", "--info=progress2", "--timeout=30", "/proc/self/fd/3/", "/mnt/copy/"})},
 		{"probe", Config{Dest: daemon, PasswordFile: "/etc/pw", Timeout: 30 * time.Second, ConTimeout: 10 * time.Second}, modeProbe,
 			[]string{"--list-only", "--exclude=*", "--timeout=30", "--contimeout=10", "--sockopts=TCP_NODELAY", "--password-file=/etc/pw", "rsync://u@h:8730/m/"}},
 	}

@@ -26,6 +26,7 @@ type Config struct {
 	// "" runs without one (a crash then loses the queue).
 	StateDir          string
 	ReconcileInterval time.Duration // a full reconciling sync this often; 0: never
+	VerifyInterval    time.Duration // a verify (verify.go) this often; 0: never
 
 	Xattrs, ACLs, Compress, NumericIDs bool
 
@@ -153,6 +154,7 @@ func (c *Config) check() error {
 		{"ReconcileInterval", c.ReconcileInterval, true}, // 0: never
 		{"HoldWindow", c.HoldWindow, !c.HoldDeletes.On()},
 		{"PruneInterval", c.PruneInterval, !c.KeepVersions.On()},
+		{"VerifyInterval", c.VerifyInterval, true}, // 0: never
 	} {
 		if d.v < 0 || d.v == 0 && !d.zero {
 			return fmt.Errorf("mirror: %s %v: must be positive (start from mirror.DefaultConfig)", d.name, d.v)

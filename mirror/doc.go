@@ -42,6 +42,11 @@
 //     queue, journaled, protected from --delete runs until Release.
 //   - Versions (versions*.go). rsync --backup-dir per batch inside the
 //     destination, pruned to keep-versions, listed by Versions.
+//   - Verify (verify*.go). A checksum dry run of the whole tree that
+//     lists every difference, beside shipping; paths changing meanwhile
+//     are skipped. Repair queues the differences.
+//   - Progress (progress.go). rsync's progress lines, read as they come,
+//     for Status.
 //
 // Locking: Engine.mu guards every field declared after it in Engine.
 // Methods whose names end in Locked are called with it held; the others

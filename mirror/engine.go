@@ -33,6 +33,8 @@ type Engine struct {
 	debts   debts         // full syncs owed (debt.go)
 	full    fullState
 	over    overflowState
+	vf      verifyState  // verify runs and their last result (verify.go)
+	runProg *fullTracker // the running shipping run's progress (progress.go)
 
 	state       string
 	rootRun     bool     // a batch's run for the root's own attributes is under way
@@ -116,6 +118,7 @@ func (e *Engine) Add(c change.Change) {
 	seq := e.seq
 	e.totals.Events++
 	e.indexLocked(c, id, linked)
+	e.vf.noteLocked(c)
 	if took, started := e.holdAddLocked(c, now); took {
 		e.mu.Unlock()
 		if started {
@@ -156,6 +159,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.release()
 	stop := e.prepare(ctx)
 	defer stop()
+	defer e.startVerifyLoop(ctx)()
 	e.drive(ctx, nil)
 	return nil
 }

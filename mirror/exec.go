@@ -2,6 +2,7 @@ package mirror
 
 import (
 	"context"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -40,6 +41,18 @@ func execRsync(ctx context.Context, cfg *Config, args []string, stdin []byte, st
 
 // execRsyncFd is execRsync with extra, when set, as the child's fd 4.
 func execRsyncFd(ctx context.Context, cfg *Config, args []string, stdin []byte, stall time.Duration, extra *os.File) result {
+	return execRsyncOut(ctx, cfg, args, stdin, stall, extra, nil)
+}
+
+// outSink reads a run's stdout as it comes (progress, itemized lines)
+// and keeps what result.stdout should hold (the --stats block).
+type outSink interface {
+	io.Writer
+	Kept() []byte
+}
+
+// execRsyncOut is execRsyncFd with out, when set, reading stdout.
+func execRsyncOut(ctx context.Context, cfg *Config, args []string, stdin []byte, stall time.Duration, extra *os.File, out outSink) result {
 	args, removeRules, xerr := cfg.Exclude.treeArgs(cfg.Source, args, stdin)
 	if xerr != nil {
 		return result{code: -2, startErr: xerr}
@@ -63,7 +76,7 @@ func execRsyncFd(ctx context.Context, cfg *Config, args []string, stdin []byte, 
 	if log != nil {
 		log = log.With("dest", cfg.Dest.String())
 	}
-	p := rsyncproc.Run(ctx, rsyncproc.Spec{
+	spec := rsyncproc.Spec{
 		Path:            cfg.RsyncPath,
 		Args:            args,
 		Stdin:           stdin,
@@ -71,7 +84,14 @@ func execRsyncFd(ctx context.Context, cfg *Config, args []string, stdin []byte, 
 		DropPasswordEnv: cfg.PasswordFile != "", // exactly one source of the password
 		Stall:           stall,
 		Logger:          log,
-	})
+	}
+	if out != nil {
+		spec.Stdout = out
+	}
+	p := rsyncproc.Run(ctx, spec)
+	if out != nil {
+		p.Stdout = out.Kept()
+	}
 	r := result{code: p.Code, stdout: p.Stdout, stderr: p.Stderr, startErr: p.StartErr, stalled: p.Stalled}
 	if p.StartErr != nil {
 		r.code = -2

@@ -18,6 +18,8 @@ type fullState struct {
 	lastErr  string
 	nextAt   time.Time          // next scheduled one (reconcile-interval)
 	cancel   context.CancelFunc // stops the running one (Flush)
+	progress *fullTracker       // the running one's progress (progress.go)
+	initial  bool               // the running one is the initial sync
 }
 
 // ReconcileStatus reports whole-tree syncs.
@@ -31,6 +33,8 @@ type ReconcileStatus struct {
 	Next      *time.Time `json:"next,omitempty"`
 	// Owed lists the full syncs owed or running, with their reasons.
 	Owed []OwedSync `json:"owed"`
+	// Progress of the running full sync other than the initial one.
+	Progress *FullProgress `json:"progress,omitempty"`
 }
 
 // StateReconcile is the state while a full sync other than the initial one runs.
@@ -78,6 +82,8 @@ func (e *Engine) fullSync(ctx context.Context) {
 	runCtx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.full.cancel = cancel
+	e.full.progress, e.full.initial = newFullTracker(e.now()), initial
+	prog := &lineSink{claim: e.full.progress.line}
 	e.q.fullSync = true
 	if initial {
 		e.initial.Running = true
@@ -94,7 +100,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 	}
 	e.log.Info(what+" started", "source", e.cfg.SourceName, "dest", e.cfg.Dest.String(), "reason", strings.Join(reasons, ","))
 
-	r := execRsync(runCtx, &e.cfg, e.argsFor(modeFull, stamp), nil, e.cfg.stallAfter(modeFull))
+	r := execRsyncOut(runCtx, &e.cfg, e.argsFor(modeFull, stamp), nil, e.cfg.stallAfter(modeFull), nil, prog)
 	rerr := e.resultError(r)
 
 	defer e.flushEvents() // runs after the unlock below
@@ -103,6 +109,7 @@ func (e *Engine) fullSync(ctx context.Context) {
 	defer e.queueStuckLocked(0)
 	defer e.broadcastLocked()
 	e.full.cancel = nil
+	e.full.progress = nil
 	e.q.fullSync = false
 	e.initial.Running = false
 	e.totals.BytesSent += r.bytesSent
@@ -258,6 +265,9 @@ func (e *Engine) reconcileStatusLocked() ReconcileStatus {
 		LastError: e.full.lastErr,
 		Next:      tptr(e.full.nextAt),
 		Owed:      e.debts.status(),
+	}
+	if !e.full.initial {
+		s.Progress = e.full.progress.snapshot()
 	}
 	if e.cfg.ReconcileInterval > 0 {
 		s.Interval = e.cfg.ReconcileInterval.String()

@@ -66,10 +66,11 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			mode = modeListNew
 		}
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
-		res := execRsync(ctx, &e.cfg, e.argsFor(mode, b.stamp), listInput(r.list), e.cfg.stallAfter(mode))
+		res := execRsyncOut(ctx, &e.cfg, e.argsFor(mode, b.stamp), listInput(r.list), e.cfg.stallAfter(mode), nil, e.trackRun(mode))
 		rerr := e.resultError(res)
 
 		e.mu.Lock()
+		e.runProg = nil
 		rootFailed = r.root && rerr != nil
 		e.totals.BytesSent += res.bytesSent
 		sent += res.bytesSent

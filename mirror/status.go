@@ -37,6 +37,9 @@ type Status struct {
 	// Transport is how the destination is reached (ssh, bwlimit); nil for
 	// direct TCP or a local directory without a limit.
 	Transport *TransportStatus `json:"transport,omitempty"`
+	// Shipping is the progress of the rsync run shipping queued changes,
+	// while one runs: its files are part of InFlight (progress.go).
+	Shipping *FullProgress `json:"shipping,omitempty"`
 }
 
 // HeldStatus reports deletes that hold-deletes keeps from the destination
@@ -83,6 +86,8 @@ type InitialState struct {
 	Running bool   `json:"running"`
 	Done    bool   `json:"done"`
 	Error   string `json:"error,omitempty"`
+	// Progress of the initial sync while it runs (progress.go).
+	Progress *FullProgress `json:"progress,omitempty"`
 }
 
 const (

@@ -230,6 +230,11 @@ func (e *Engine) Status() Status {
 		LinkIndexReady:      e.walk.done,
 		Name:                e.cfg.DestName(),
 		Held:                e.heldStatusLocked(),
+		Verify:              e.verifyStatusLocked(),
+		Shipping:            e.runProg.snapshot(),
+	}
+	if e.full.initial {
+		s.InitialSync.Progress = e.full.progress.snapshot()
 	}
 	if e.recovery.Start == StartUnclean {
 		switch {

@@ -1,6 +1,7 @@
 package tests
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -335,4 +336,60 @@ func TestMultiDestCheck(t *testing.T) {
 	if !failed {
 		t.Errorf("no check failed with %s stopped:\n%s", secondName, out)
 	}
+}
+
+// TestMultiDestVerify: verify compares every destination of the mount; a
+// file changed on one module behind mirrorfs's back is a difference of
+// that destination only, --repair fixes it there, and --dest limits the
+// comparison to one destination.
+func TestMultiDestVerify(t *testing.T) {
+	requireE2E(t)
+	first := testkit.StartDaemon(t, testkit.DaemonOptions{})
+	second := testkit.StartDaemon(t, testkit.DaemonOptions{})
+	m := mountTwo(t, first, second, "")
+	write(t, filepath.Join(m.Mnt, "f"), "through the mount\n")
+	m.Sync(t)
+	write(t, filepath.Join(second.Dir, "f"), "changed behind mirrorfs's back\n")
+
+	type reply struct {
+		Count        int `json:"count"`
+		Destinations []struct {
+			Dest        string `json:"dest"`
+			Count       int    `json:"count"`
+			Differences []struct {
+				Path string `json:"path"`
+			} `json:"differences"`
+		} `json:"destinations"`
+	}
+	run := func(args ...string) (reply, int, string) {
+		out, errOut, code := m.cli(t, append(append([]string{"verify", "--json", "--timeout", syncTimeout.String()}, args...), m.Mnt)...)
+		var r reply
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("verify --json %v (exit %d): %v\n%s%s", args, code, err, out, errOut)
+		}
+		return r, code, out + errOut
+	}
+	r, code, out := run()
+	if code != exitcode.Differ || r.Count != 1 || len(r.Destinations) != 2 {
+		t.Fatalf("verify: exit %d, count %d, %d destinations; want exit %d, 1 difference over 2 destinations:\n%s", code, r.Count, len(r.Destinations), exitcode.Differ, out)
+	}
+	for _, d := range r.Destinations {
+		want := 0
+		if d.Dest == secondName {
+			want = 1
+		}
+		if d.Count != want {
+			t.Errorf("destination %s: %d difference(s), want %d:\n%s", d.Dest, d.Count, want, out)
+		}
+	}
+	if _, code, out := run("--dest", m.Daemon.URL()); code != 0 {
+		t.Errorf("verify --dest %s (the unchanged one): exit %d, want 0:\n%s", m.Daemon.URL(), code, out)
+	}
+	if _, code, out := run("--repair"); code != 0 {
+		t.Fatalf("verify --repair: exit %d, want 0:\n%s", code, out)
+	}
+	if _, code, out := run(); code != 0 {
+		t.Errorf("verify after the repair: exit %d, want 0:\n%s", code, out)
+	}
+	testkit.AssertTreesEqual(t, m.Data(), second.Dir, testkit.CompareOptions{})
 }

@@ -36,6 +36,7 @@ func newApp(stderr io.Writer) *cli.App {
 			statsCommand(),
 			releaseCommand(),
 			versionsCommand(),
+			verifyCommand(),
 		},
 		Writer:                    os.Stdout,
 		ErrWriter:                 stderr,

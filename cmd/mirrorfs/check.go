@@ -225,7 +225,11 @@ func (l liveMount) Events(context.Context) (uint64, error) {
 }
 
 func (l liveMount) Sync(context.Context) error {
-	resp, err := call(l.c, l.mp, control.Request{Cmd: "sync", Wait: true}, nil)
+	var resp control.Response
+	err := withProgress(l.c, l.mp, waitQueue, func() (err error) {
+		resp, err = call(l.c, l.mp, control.Request{Cmd: "sync", Wait: true}, nil)
+		return err
+	})
 	if err == nil && !resp.OK {
 		err = fmt.Errorf("%s", resp.Error)
 	}

@@ -62,7 +62,11 @@ func unmountCommand() *cli.Command {
 				return err
 			}
 			var rep shutdownReport
-			resp, err := call(c, mp, control.Request{Cmd: "unmount"}, &rep)
+			var resp control.Response
+			err = withProgress(c, mp, waitQueue, func() (err error) {
+				resp, err = call(c, mp, control.Request{Cmd: "unmount"}, &rep)
+				return err
+			})
 			if err != nil {
 				return err
 			}
@@ -96,7 +100,20 @@ func syncCommand() *cli.Command {
 				return err
 			}
 			req := control.Request{Cmd: "sync", Wait: c.Bool("wait"), Full: c.Bool("full"), Dest: dest}
-			resp, err := call(c, mp, req, nil)
+			var resp control.Response
+			send := func() (err error) {
+				resp, err = call(c, mp, req, nil)
+				return err
+			}
+			if req.Wait {
+				kind := waitQueue
+				if req.Full {
+					kind = waitFull
+				}
+				err = withProgress(c, mp, kind, send)
+			} else {
+				err = send()
+			}
 			if err != nil {
 				return err
 			}

@@ -73,6 +73,12 @@ func (in *instance) Handle(ctx context.Context, req control.Request) (any, error
 			return nil, control.WithCode(codeUnknownDest, err)
 		}
 		return versionsOf(ctx, d.engine, req.Path)
+	case "verify":
+		ds, err := pick(in.dests, req.Dest)
+		if err != nil {
+			return nil, control.WithCode(codeUnknownDest, err)
+		}
+		return verifyDests(ctx, ds, req.Repair)
 	case "unmount":
 		select {
 		case in.stop <- "mirrorfs unmount":

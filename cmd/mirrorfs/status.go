@@ -80,6 +80,7 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 		}
 		fmt.Fprintf(tw, "  full sync\t%s (%s, since %s ago%s)\n", what, o.Reason, since(now, o.Since), wait)
 	}
+	printRunProgress(tw, st.Status, now)
 	printRecovery(tw, st)
 	printHeld(tw, st.Held, now)
 	if st.LastSuccess != nil {
@@ -100,6 +101,7 @@ func printStatus(w io.Writer, st statusView, now time.Time) {
 	t := st.Totals
 	fmt.Fprintf(tw, "  totals\t%d events, %d batches, %d paths shipped, %s sent, %d retries, %d failures\n",
 		t.Events, t.Batches, t.ShippedPaths, bytesHuman(t.BytesSent), t.Retries, t.Failures)
+	printVerifyStatus(tw, st.Verify, now)
 	printDiag(tw, st)
 	if len(st.Destinations) > 1 {
 		printDestinations(tw, st.Destinations, now)

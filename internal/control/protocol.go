@@ -11,7 +11,8 @@ type Request struct {
 	Cmd       string `json:"cmd"`
 	Wait      bool   `json:"wait,omitempty"`
 	Full      bool   `json:"full,omitempty"`
-	Dest      string `json:"dest,omitempty"` // one destination's name for sync; "": all of them
+	Dest      string `json:"dest,omitempty"`   // one destination's name for sync; "": all of them
+	Repair    bool   `json:"repair,omitempty"` // verify: queue the differences and wait for them
 	TimeoutMS int64  `json:"timeout_ms,omitempty"`
 	Path      string `json:"path,omitempty"` // release, versions: a path relative to the mountpoint
 }

@@ -12,4 +12,5 @@ const (
 	Flush      = 5 // changes still pending when the process had to exit
 	NotRunning = 6 // no mirrorfs serves that mountpoint
 	Sync       = 7 // sync finished, but some paths cannot be mirrored
+	Differ     = 8 // verify found differences between the source and the destination
 )

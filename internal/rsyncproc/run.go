@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -28,6 +29,11 @@ type Spec struct {
 	// killed regardless, within a few seconds.
 	Stall  time.Duration
 	Logger *slog.Logger // nil: no logging
+	// Stdout, when set, receives the child's output as it comes, instead
+	// of Result.Stdout: progress is read while the run lasts, and output
+	// that is only counted need not be kept. Writes come from one
+	// goroutine, possibly after Run returned (a Lingering run).
+	Stdout io.Writer
 }
 
 // Result is what a child left behind.
@@ -71,6 +77,9 @@ func Run(ctx context.Context, s Spec) Result {
 	cmd.Stdin = bytes.NewReader(s.Stdin)
 	var stdout, stderr buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if s.Stdout != nil {
+		cmd.Stdout = s.Stdout
+	}
 	// A new session: no controlling terminal to prompt for a password on,
 	// and a process group to kill as a whole. Pdeathsig: see spawn.go.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Pdeathsig: syscall.SIGKILL}
