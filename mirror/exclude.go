@@ -195,26 +195,11 @@ func (x *Exclude) treeArgs(source *os.File, args []string, stdin []byte) ([]stri
 	if len(rules) == 0 {
 		return args, nop, nil
 	}
-	// A real file: rsync resolves the merge file's name, so neither a
-	// memfd nor a pipe reached through /proc/self/fd works.
-	f, err := os.CreateTemp("", "mirrorfs-exclude-*")
+	name, remove, err := ruleFile("exclude rule list", "exclude", rules)
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating the exclude rule list: %w (is $TMPDIR writable?)", err)
+		return nil, nil, err
 	}
-	remove := func() { os.Remove(f.Name()) }
-	_, err = f.Write(rules)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		remove()
-		return nil, nil, fmt.Errorf("writing the exclude rule list %s: %w", f.Name(), err)
-	}
-	n := len(args)
-	out := append([]string{}, args[:n-2]...)
-	out = append(out, "--from0", "--filter=. "+f.Name())
-	out = append(out, args[n-2:]...)
-	return out, remove, nil
+	return insertOptions(args, "--from0", "--filter=. "+name), remove, nil
 }
 
 // escapeRulePattern makes a name match only itself in an rsync filter rule:

@@ -1,8 +1,6 @@
 package mirror
 
 import (
-	"fmt"
-	"os"
 	"slices"
 )
 
@@ -37,21 +35,11 @@ func (e *Engine) guardArgs(args []string) ([]string, func(), error) {
 	if len(rules) == 0 {
 		return args, nop, nil
 	}
-	// A real file: rsync resolves a merge file's name (see treeArgs).
-	f, err := os.CreateTemp("", "mirrorfs-held-*")
+	name, remove, err := ruleFile("rule list protecting held deletes", "held", rules)
 	if err != nil {
-		return nil, nil, fmt.Errorf("creating the rule list protecting held deletes: %w (is $TMPDIR writable?)", err)
+		return nil, nil, err
 	}
-	remove := func() { os.Remove(f.Name()) }
-	_, err = f.Write(rules)
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		remove()
-		return nil, nil, fmt.Errorf("writing the rule list protecting held deletes %s: %w", f.Name(), err)
-	}
-	return insertOptions(args, "--from0", "--filter=merge "+f.Name()), remove, nil
+	return insertOptions(args, "--from0", "--filter=merge "+name), remove, nil
 }
 
 // insertOptions puts opts before the two operands (source, destination).

@@ -55,8 +55,7 @@ type Daemon struct {
 	opts   DaemonOptions
 	base   string
 	stderr string // daemon stderr, appended across restarts
-	cmd    *exec.Cmd
-	exited chan struct{}
+	server
 }
 
 // StartDaemon writes an rsyncd.conf like the ops article's, starts
@@ -169,17 +168,7 @@ func (d *Daemon) URL() string {
 }
 
 // Running reports whether the daemon process is alive.
-func (d *Daemon) Running() bool {
-	if d.cmd == nil {
-		return false
-	}
-	select {
-	case <-d.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (d *Daemon) Running() bool { return d.running() }
 
 // Start restarts a stopped daemon on the same port (for outage tests).
 func (d *Daemon) Start() {
@@ -187,17 +176,8 @@ func (d *Daemon) Start() {
 	if d.Running() {
 		return
 	}
-	var err error
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		// The old listener may linger briefly; rsync sets SO_REUSEADDR, so
-		// retrying covers only slow teardown.
-		if err = d.start(); err == nil || time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	if err != nil {
+	// rsync sets SO_REUSEADDR: retrying covers only a slow teardown.
+	if err := restart(d.start); err != nil {
 		d.t.Fatalf("restarting rsync daemon on %s: %v\n%s", d.Addr, err, d.Log())
 	}
 }
@@ -212,34 +192,7 @@ func (d *Daemon) start() error {
 		"--address="+def(d.opts.Address, "127.0.0.1"), "--port="+strconv.Itoa(d.Port))
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Stdout, cmd.Stderr = errf, errf
-	// Own process group: Stop also ends the per-connection children, so an
-	// outage really cuts running transfers.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting rsync --daemon: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	d.cmd, d.exited = cmd, exited
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		select {
-		case <-exited:
-			return fmt.Errorf("rsync --daemon exited early: %v", cmd.ProcessState)
-		default:
-		}
-		c, err := net.DialTimeout("tcp", d.Addr, time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			d.kill()
-			return fmt.Errorf("rsync --daemon not accepting on %s after 10s: %w", d.Addr, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return d.launch("rsync --daemon", cmd, d.Addr, d.kill)
 }
 
 // Stop ends the daemon and its connection handlers; the port then refuses

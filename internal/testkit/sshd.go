@@ -34,8 +34,7 @@ type SSHD struct {
 	t      testing.TB
 	conf   string
 	stderr string
-	cmd    *exec.Cmd
-	exited chan struct{}
+	server
 }
 
 // StartSSHD runs `sshd -D -e -f CONFIG` on a free 127.0.0.1 port and
@@ -126,30 +125,7 @@ func (s *SSHD) start() error {
 	}
 	cmd := exec.Command(bin, "-D", "-e", "-f", s.conf)
 	cmd.Stdout, cmd.Stderr = errf, errf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("starting sshd: %w", err)
-	}
-	exited := make(chan struct{})
-	go func() { cmd.Wait(); close(exited) }()
-	s.cmd, s.exited = cmd, exited
-	addr := net.JoinHostPort(s.Host, strconv.Itoa(s.Port))
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		select {
-		case <-exited:
-			return fmt.Errorf("sshd exited early: %v", cmd.ProcessState)
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
-			c.Close()
-			return nil
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return fmt.Errorf("sshd not accepting on %s after 10s", addr)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return s.launch("sshd", cmd, net.JoinHostPort(s.Host, strconv.Itoa(s.Port)), s.Stop)
 }
 
 // knownHostsFor writes a known_hosts file in the test's directory that
@@ -197,17 +173,7 @@ func (s *SSHD) Args(login string) []string {
 }
 
 // Running reports whether sshd is up.
-func (s *SSHD) Running() bool {
-	if s.cmd == nil {
-		return false
-	}
-	select {
-	case <-s.exited:
-		return false
-	default:
-		return true
-	}
-}
+func (s *SSHD) Running() bool { return s.running() }
 
 // Start restarts a stopped sshd on the same port and keys (for outage
 // tests).
@@ -216,13 +182,7 @@ func (s *SSHD) Start() {
 	if s.Running() {
 		return
 	}
-	var err error
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		if err = s.start(); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
+	if err := restart(s.start); err != nil {
 		s.t.Fatalf("restarting sshd on port %d: %v\n%s", s.Port, err, s.Log())
 	}
 }
