@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -61,9 +60,7 @@ func runCheck(c *cli.Context) error {
 	}
 	checks := runChecks(c, cfg, mp, served)
 	if c.Bool("json") {
-		enc := json.NewEncoder(c.App.Writer)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(checks); err != nil {
+		if err := printJSON(c.App.Writer, checks); err != nil {
 			return err
 		}
 	} else {

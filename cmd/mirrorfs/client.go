@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"path/filepath"
 	"time"
 
@@ -123,6 +124,13 @@ func syncCommand() *cli.Command {
 			return nil
 		},
 	}
+}
+
+// printJSON is the --json output of every command: indented, one value.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
 
 // destFlag names one destination of a mount for sync, release, versions

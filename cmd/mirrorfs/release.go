@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"time"
@@ -75,9 +74,7 @@ func releaseCommand() *cli.Command {
 				return codef(code, "release %s: %s", mp, resp.Error)
 			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(res)
+				return printJSON(c.App.Writer, res)
 			}
 			fmt.Fprintf(c.App.Writer, "%s: %d held deletes released (they ship now), %d still held\n", mp, res.Released, res.Held.Count)
 			return nil

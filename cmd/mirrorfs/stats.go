@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"path/filepath"
@@ -47,9 +46,7 @@ func statsCommand() *cli.Command {
 				snap.Paths = snap.Paths[:n]
 			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(snap)
+				return printJSON(c.App.Writer, snap)
 			}
 			printStats(c.App.Writer, mp, snap, time.Now())
 			return nil

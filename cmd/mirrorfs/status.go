@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -44,9 +43,7 @@ func statusCommand() *cli.Command {
 				return writePrometheus(c.App.Writer, st)
 			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(st)
+				return printJSON(c.App.Writer, st)
 			}
 			printStatus(c.App.Writer, st, time.Now())
 			return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -73,9 +72,7 @@ func versionsCommand() *cli.Command {
 				return codef(code, "versions of %s: %s", rel, resp.Error)
 			}
 			if c.Bool("json") {
-				enc := json.NewEncoder(c.App.Writer)
-				enc.SetIndent("", "  ")
-				return enc.Encode(vs)
+				return printJSON(c.App.Writer, vs)
 			}
 			if len(vs) == 0 {
 				fmt.Fprintf(c.App.Writer, "no versions of %s kept on the destination\n", rel)
