@@ -163,7 +163,11 @@ func (e *Engine) Flush(ctx context.Context) (FlushReport, error) {
 	if err != nil {
 		var se *StuckError
 		if rep.Pending+rep.InFlight == 0 && !errors.As(err, &se) {
-			return rep, fmt.Errorf("flush: the queue is on %s, but a full sync it owes (%s) did not finish; it is kept in the journal and the next start runs it: %w", e.cfg.Dest, owedReasons(rep.Owed), err)
+			kept := "it is kept in the journal and the next start runs it"
+			if e.j == nil {
+				kept = "without a journal (state-dir none) only the next mount's initial sync runs it"
+			}
+			return rep, fmt.Errorf("flush: the queue is on %s, but a full sync it owes (%s) did not finish; %s: %w", e.cfg.Dest, owedReasons(rep.Owed), kept, err)
 		}
 		return rep, fmt.Errorf("flush: %d change(s) not on the destination %s: %w", rep.Pending+rep.InFlight+e.q.longCount(), e.cfg.Dest, err)
 	}

@@ -43,6 +43,10 @@ func (in *instance) flushInto(ctx context.Context, rep *shutdownReport) {
 func flushDest(ctx context.Context, d *destination) destFlush {
 	fr, err := d.engine.Flush(ctx)
 	for _, o := range fr.Owed {
+		if d.cfg.StateDir == "" {
+			d.log.Warn("a full sync is still owed; there is no journal (state-dir none): only the next mount's initial sync runs it", "reason", o.Reason, "since", o.Since.Format(time.DateTime))
+			continue
+		}
 		d.log.Warn("a full sync is still owed; it is kept in the journal and the next mount runs it", "reason", o.Reason, "since", o.Since.Format(time.DateTime))
 	}
 	f := destFlush{
