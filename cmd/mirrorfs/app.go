@@ -77,7 +77,10 @@ func run(args []string, stderr io.Writer) int {
 	app := newApp(stderr)
 	args, err := helperArgs(app, args)
 	if err == nil {
-		err = app.Run(normalizeCommandArgs(app, args))
+		args, err = normalizeCommandArgs(app, args)
+	}
+	if err == nil {
+		err = app.Run(args)
 	}
 	var ee cli.ExitCoder
 	if err != nil && !errors.As(err, new(*exitError)) && errors.As(err, &ee) {
@@ -87,8 +90,9 @@ func run(args []string, stderr io.Writer) int {
 }
 
 // normalizeCommandArgs applies normalizeArgs to the arguments of the
-// subcommand, so that flags may follow positional arguments.
-func normalizeCommandArgs(app *cli.App, args []string) []string {
+// subcommand, so that flags may follow positional arguments, and refuses
+// a flag given twice (repeatedFlag).
+func normalizeCommandArgs(app *cli.App, args []string) ([]string, error) {
 	globalValued := valuedFlags(app.Flags)
 	for i := 1; i < len(args); i++ {
 		a := args[i]
@@ -100,12 +104,15 @@ func normalizeCommandArgs(app *cli.App, args []string) []string {
 		}
 		cmd := app.Command(a)
 		if cmd == nil {
-			return args
+			return args, nil
+		}
+		if err := repeatedFlag(cmd, args[i+1:]); err != nil {
+			return nil, err
 		}
 		out := append([]string{}, args[:i+1]...)
-		return append(out, normalizeArgs(args[i+1:], valuedFlags(cmd.Flags))...)
+		return append(out, normalizeArgs(args[i+1:], valuedFlags(cmd.Flags))...), nil
 	}
-	return args
+	return args, nil
 }
 
 func valuedFlags(flags []cli.Flag) map[string]bool {

@@ -116,7 +116,10 @@ func parseMount(t *testing.T, argv []string) (parsed, error) {
 	if err != nil {
 		return p, err
 	}
-	return p, app.Run(normalizeCommandArgs(app, args))
+	if args, err = normalizeCommandArgs(app, args); err != nil {
+		return p, err
+	}
+	return p, app.Run(args)
 }
 
 // TestHelperCommandLines follows mount(8)'s and mount.fuse3's command lines

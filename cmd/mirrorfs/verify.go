@@ -98,9 +98,6 @@ func verifyCommand() *cli.Command {
 			timeoutFlag,
 		},
 		Action: func(c *cli.Context) error {
-			if err := repeatedSwitch(c); err != nil {
-				return err
-			}
 			dest, err := destArg(c)
 			if err != nil {
 				return err
@@ -227,15 +224,4 @@ func displayPath(p string) string {
 		return strconv.Quote(p)
 	}
 	return p
-}
-
-// repeatedSwitch refuses a switch given twice (--repair --repair): it
-// cannot repeat, so the second is a mistake, not "the last one wins".
-func repeatedSwitch(c *cli.Context) error {
-	for _, f := range c.Command.Flags {
-		if b, ok := f.(*cli.BoolFlag); ok && c.Count(b.Name) > 1 {
-			return codef(exitcode.Usage, "--%s given %d times: it is a switch, give it once (see `mirrorfs %s --help`)", b.Name, c.Count(b.Name), c.Command.Name)
-		}
-	}
-	return nil
 }

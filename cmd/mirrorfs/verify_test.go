@@ -15,8 +15,8 @@ func TestVerifyUsage(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"verify"}, exitcode.Usage, "expected one MOUNTPOINT"},
-		{[]string{"verify", "--repair", "--repair", "/x"}, exitcode.Usage, "--repair given 2 times"},
-		{[]string{"verify", "--json", "/x", "--json"}, exitcode.Usage, "--json given 2 times"},
+		{[]string{"verify", "--repair", "--repair", "/x"}, exitcode.Usage, "option --repair given twice"},
+		{[]string{"verify", "--json", "/x", "--json"}, exitcode.Usage, "option --json given twice"},
 		{[]string{"verify", "--bogus", "/x"}, exitcode.Usage, "bogus"},
 		{[]string{"verify", "--run-dir", "/nonexistent", "/x"}, exitcode.Usage, ""}, // --run-dir is global: before the command
 	}
