@@ -92,11 +92,7 @@ func syncCommand() *cli.Command {
 			timeoutFlag,
 		},
 		Action: func(c *cli.Context) error {
-			mp, err := mountpointArg(c)
-			if err != nil {
-				return err
-			}
-			dest, err := destArg(c)
+			mp, dest, err := mountTarget(c)
 			if err != nil {
 				return err
 			}
@@ -148,6 +144,18 @@ func destArg(c *cli.Context) (string, error) {
 		return d[0], nil
 	}
 	return "", codef(exitcode.Usage, "option --dest given twice: %s takes one destination, or none for all (see `mirrorfs %s --help`)", c.Command.Name, c.Command.Name)
+}
+
+// mountTarget is the MOUNTPOINT argument and the one --dest of a
+// command that acts on a running mount (sync, release, verify).
+func mountTarget(c *cli.Context) (mp, dest string, err error) {
+	if dest, err = destArg(c); err != nil {
+		return "", "", err
+	}
+	if mp, err = mountpointArg(c); err != nil {
+		return "", "", err
+	}
+	return mp, dest, nil
 }
 
 // codeExit maps a control error code back to the exit code it stands for.

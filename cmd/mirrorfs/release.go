@@ -50,11 +50,7 @@ func releaseCommand() *cli.Command {
 			destFlag,
 		},
 		Action: func(c *cli.Context) error {
-			dest, err := destArg(c)
-			if err != nil {
-				return err
-			}
-			mp, err := mountpointArg(c)
+			mp, dest, err := mountTarget(c)
 			if err != nil {
 				return err
 			}

@@ -98,11 +98,7 @@ func verifyCommand() *cli.Command {
 			timeoutFlag,
 		},
 		Action: func(c *cli.Context) error {
-			dest, err := destArg(c)
-			if err != nil {
-				return err
-			}
-			mp, err := mountpointArg(c)
+			mp, dest, err := mountTarget(c)
 			if err != nil {
 				return err
 			}
