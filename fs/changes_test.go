@@ -512,3 +512,34 @@ func TestWriting(t *testing.T) {
 		t.Errorf("last close: %v, want it to end with a write that is no longer writing", got)
 	}
 }
+
+// TestCloseAfterLateRelease: the kernel sends FUSE_RELEASE after close(2)
+// returns, so a file rewritten at once (os.WriteFile twice) may see the
+// second open while the first handle is still registered. A handle already
+// flushed by a close must not make the next close look like one of two
+// writers: that reported one CLOSE_WRITE too many when the late release
+// came. A dup'd descriptor keeps the first handle alive deterministically.
+func TestCloseAfterLateRelease(t *testing.T) {
+	tm := mountTest(t, nil)
+	p := tm.mnt + "/f"
+	fd, err := unix.Open(p, unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	must(t, err)
+	dup, err := unix.Dup(fd)
+	must(t, err)
+	t.Cleanup(func() { unix.Close(dup) })
+	_, err = unix.Write(fd, []byte("1"))
+	must(t, err)
+	must(t, unix.Close(fd)) // FLUSH; the handle lives on in dup
+	must(t, os.WriteFile(p, []byte("22"), 0o644))
+	must(t, unix.Close(dup)) // FLUSH and RELEASE of the first handle
+	tm.waitReleased(t)
+	var writes []change.Change
+	for _, c := range tm.rec.takeRaw() {
+		if c.Op == change.OpWrite {
+			writes = append(writes, c)
+		}
+	}
+	if len(writes) != 2 || writes[0].Writing || writes[1].Writing {
+		t.Errorf("writes reported: %+v; want two, one per close of a written handle, neither still writing", writes)
+	}
+}

@@ -22,6 +22,7 @@ type file struct {
 	n        *node
 	fd       int  // the LoopbackFile's descriptor, valid until Release
 	writable bool // counts as a writer of n
+	flushed  bool // a close has flushed it (n.mu)
 }
 
 var (

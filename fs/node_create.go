@@ -201,7 +201,7 @@ func (n *node) Link(ctx context.Context, target gofs.InodeEmbedder, name string,
 	child := n.newChild(ctx, &st, btime)
 	out.Attr.FromStat(&st)
 	tn.mu.Lock()
-	c.Writing = tn.ws.writers > 0
+	c.Writing = tn.activeWritersLocked(nil) > 0
 	tn.ws.wasWriting = tn.ws.wasWriting || c.Writing
 	tn.mu.Unlock()
 	n.r.report(c)

@@ -68,10 +68,10 @@ func (n *node) checkWrite(f *file, closing bool) {
 	statErr := f.stat(&st)
 	n.mu.Lock()
 	s := stampOf(&st)
-	others := n.ws.writers
-	if closing && f.writable {
-		others--
+	if closing {
+		f.flushed = true
 	}
+	others := n.activeWritersLocked(f)
 	report := n.ws.dirty || statErr == nil && s != n.ws.last || n.ws.wasWriting && others == 0
 	if report {
 		n.ws.dirty = false
@@ -101,6 +101,24 @@ func (n *node) released(f *file) {
 	}
 }
 
+// activeWritersLocked counts the writable handles other than skip that no
+// close has flushed yet. A flushed handle whose FUSE_RELEASE is still on
+// its way (the kernel sends it after close(2) returns) must not make the
+// next writer's close look like "still being written": that would report
+// the file once more when the late release arrives, and inotify reports
+// one CLOSE_WRITE per close. A handle still used after a flush (a dup'd
+// descriptor) is caught by the writer ticker and by its final flush, which
+// compare stamps.
+func (n *node) activeWritersLocked(skip *file) int {
+	k := 0
+	for h := range n.ws.handles {
+		if h.writable && !h.flushed && h != skip {
+			k++
+		}
+	}
+	return k
+}
+
 // markDirty records a change the next Flush or Release must report.
 func (n *node) markDirty() {
 	n.mu.Lock()
@@ -112,7 +130,7 @@ func (n *node) markDirty() {
 // stays open for writing. A node in no directory has nothing to mirror.
 func (n *node) changed(op change.Op) {
 	n.mu.Lock()
-	writing := n.ws.writers > 0
+	writing := n.activeWritersLocked(nil) > 0
 	n.ws.wasWriting = n.ws.wasWriting || writing
 	n.mu.Unlock()
 	n.report(op, writing)
