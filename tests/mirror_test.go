@@ -400,9 +400,22 @@ func (m *Mirror) cleanup(t *testing.T) {
 		t.Errorf("cleanup: the race detector reported a data race in mirrorfs (log below)")
 	}
 	if t.Failed() {
-		t.Logf("mirrorfs log (%s):\n%s", m.Log, m.logText())
-		t.Logf("rsync daemon log:\n%s", tail(m.Daemon.Log(), 60))
+		t.Logf("mirrorfs log (%s):\n%s", m.Log, headTail(m.logText(), 30, 90))
+		t.Logf("rsync daemon log:\n%s", tail(m.Daemon.Log(), 30))
 	}
+}
+
+// headTail keeps the first head and the last tail lines of s: a failing
+// churn test's log runs to thousands of lines, and CI shows only a part of
+// the output, which must leave room for the other failures.
+func headTail(s string, head, tail int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	if len(lines) <= head+tail {
+		return strings.Join(lines, "\n")
+	}
+	cut := len(lines) - head - tail
+	out := append(lines[:head:head], fmt.Sprintf("[... %d lines left out ...]", cut))
+	return strings.Join(append(out, lines[len(lines)-tail:]...), "\n")
 }
 
 func tail(s string, n int) string {
