@@ -16,10 +16,17 @@ import (
 
 // DaemonOptions configures StartDaemon. The zero value gives the article's
 // set-up: module "backup", user "rsyncuser", a fresh module directory.
+// DefaultPassword is the module password when DaemonOptions sets none.
+const DefaultPassword = "pw-Vq7kXz-mirrorfs-test"
+
 type DaemonOptions struct {
-	Module   string // default "backup"
-	User     string // default "rsyncuser"
-	Password string // default "123", like the article
+	Module string // default "backup"
+	User   string // default "rsyncuser"
+	// Password defaults to a string no status, log or metrics output can
+	// hold by chance: the article's "123" turns up in any port, PID or
+	// byte count, and the tests that look for a leaked password failed on
+	// that.
+	Password string
 	// Dir is the module path. Default: a new directory under t.TempDir().
 	// Pass a small tmpfs here to provoke disk-full errors.
 	Dir string
@@ -67,7 +74,7 @@ func StartDaemon(t testing.TB, opts DaemonOptions) *Daemon {
 	d := &Daemon{
 		Module:   def(opts.Module, "backup"),
 		User:     def(opts.User, "rsyncuser"),
-		Password: def(opts.Password, "123"),
+		Password: def(opts.Password, DefaultPassword),
 		Dir:      opts.Dir,
 		t:        t,
 		opts:     opts,
