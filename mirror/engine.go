@@ -117,22 +117,34 @@ func (e *Engine) Add(c change.Change) {
 	e.seq++
 	seq := e.seq
 	e.totals.Events++
+	heirs := e.linkHeirsLocked(c)
 	e.indexLocked(c, id, linked)
 	e.vf.noteLocked(c)
 	if took, started := e.holdAddLocked(c, now); took {
+		inherited := e.inheritLocked(heirs, seq, now)
 		e.mu.Unlock()
+		e.journalMarks(seq, inherited)
 		if started {
 			e.announceHold()
 		}
 		return
 	}
 	ms := e.q.add(c, seq, now)
+	inherited := e.inheritLocked(heirs, seq, now)
 	e.noteOverflowLocked()
 	e.mu.Unlock()
 	// After the queue: a compaction in between sees the change in the
 	// queue and gets this record too, which is harmless.
 	e.j.add(seq, ms)
+	e.journalMarks(seq, inherited)
 	e.poke()
+}
+
+// journalMarks records marks that are not one change's pair.
+func (e *Engine) journalMarks(seq uint64, ms []mark) {
+	for _, m := range ms {
+		e.j.add(seq, [2]mark{m})
+	}
 }
 
 func (e *Engine) poke() {

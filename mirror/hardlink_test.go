@@ -284,3 +284,55 @@ func TestEngineLinkedWaitsForTheIndex(t *testing.T) {
 		t.Log("the walk was done before the first batch")
 	}
 }
+
+// A change made through one name of a hard-linked file must reach the
+// other names even when that name goes away before its batch: the write
+// and chmod are the inode's, but the queue held them under the name that
+// left. Found by TestFaultRandomOpsWithCrash (mode and mtime of the
+// remaining names stale in the module).
+func TestEngineHardLinkChangedNameLeaves(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		leave func(h *harness)
+	}{
+		{"unlinked", func(h *harness) {
+			if err := os.Remove(h.abs("b")); err != nil {
+				t.Fatal(err)
+			}
+			h.add(removed("b", false))
+		}},
+		{"replaced by a rename", func(h *harness) {
+			h.write("c", "another file")
+			h.rename("c", "b")
+		}},
+		{"renamed away", func(h *harness) { h.rename("b", "c") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dm := startDaemon(t)
+			pw := passwordFile(t, daemonPass)
+			h := newHarness(t, dm.dest(), dm.module, false, func(c *Config) { c.PasswordFile = pw })
+			h.write("a", "first")
+			if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
+				t.Fatal(err)
+			}
+			h.add(change.Change{Op: change.OpLink, Path: "b", From: "a"})
+			h.start()
+			h.mustSync()
+			h.stop()
+
+			// Not running: the changes wait in the queue while b leaves.
+			if err := os.WriteFile(h.abs("b"), []byte("second, longer"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			h.add(change.Change{Op: change.OpWrite, Path: "b"})
+			if err := os.Chmod(h.abs("b"), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			h.add(change.Change{Op: change.OpSetattr, Path: "b"})
+			tc.leave(h)
+			h.start()
+			h.mustSync()
+			compareTrees(t, h.src, dm.module, nil)
+		})
+	}
+}

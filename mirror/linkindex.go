@@ -94,6 +94,12 @@ func (x *linkIndex) exchange(a, b string) {
 	}
 }
 
+// idOf returns the inode p is recorded as a name of.
+func (x *linkIndex) idOf(p string) (fileID, bool) {
+	ln, ok := x.byName.Get(linkName{path: p})
+	return ln.id, ok
+}
+
 // names returns the recorded names of id.
 func (x *linkIndex) names(id fileID) []string { return x.byID[id] }
 
