@@ -68,7 +68,7 @@ func splitLinked(r run, lp linkPlan) (plain, inplace run) {
 			groups[id] = g
 			order = append(order, id)
 		}
-		g.fresh = g.fresh || !reg || newName(e)
+		g.fresh = g.fresh || !reg || newName(e) || e.relink
 	}
 	plain, inplace = run{}, run{inplace: true}
 	listed := make(map[string]bool, len(r.list))

@@ -336,3 +336,38 @@ func TestEngineHardLinkChangedNameLeaves(t *testing.T) {
 		})
 	}
 }
+
+func TestMovedDuringRun(t *testing.T) {
+	// As planned: x, y share inode 1; p, q inode 2; s is inode 3.
+	planned := map[string]uint64{"x": 1, "y": 1, "p": 2, "q": 2, "s": 3}
+	for _, tc := range []struct {
+		name string
+		now  map[string]uint64 // inode at each name after the run; absent: gone
+		want []string
+	}{
+		{"nothing moved", map[string]uint64{"x": 1, "y": 1, "p": 2, "q": 2, "s": 3}, nil},
+		{"a name replaced: its group ships again", map[string]uint64{"x": 9, "y": 1, "p": 2, "q": 2, "s": 3}, []string{"x", "y"}},
+		{"a name unlinked", map[string]uint64{"x": 1, "y": 1, "q": 2, "s": 3}, []string{"p", "q"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := run{inplace: true}
+			for _, p := range sortedKeys(planned) {
+				en := &entry{path: p}
+				r.entries = append(r.entries, en)
+				r.list = append(r.list, p)
+				r.markLinked(en, fileID{ino: planned[p]})
+			}
+			stat := func(p string) (fileID, uint64, bool, bool) {
+				ino, ok := tc.now[p]
+				return fileID{ino: ino}, 2, true, ok
+			}
+			var got []string
+			for _, en := range movedDuringRun(&r, stat) {
+				got = append(got, en.path)
+			}
+			if !slices.Equal(got, tc.want) {
+				t.Errorf("moved = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -30,6 +30,7 @@ type entry struct {
 	born      bool // created in this window: the destination has never seen it
 	lead      bool // the first change after a quiet period: ships at once
 	writing   bool // its file is still open for writing: wait for the close
+	relink    bool // ship as a new name, never in place (relink.go)
 	ops       change.Kinds
 	place     place
 	attempts  int    // per-path failures in a row
@@ -342,6 +343,7 @@ func (q *queue) absorb(e, c *entry) {
 	e.seq = min(e.seq, c.seq)
 	e.ops |= c.ops
 	e.born = e.born && c.born
+	e.relink = e.relink || c.relink
 	if c.first.Before(e.first) {
 		e.first = c.first
 		if e.place == placeReady {

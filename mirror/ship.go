@@ -68,6 +68,10 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 		e.log.Debug("rsync run", "recursive", r.recursive, "paths", len(r.list), "first", r.list[0])
 		res := execRsyncOut(ctx, &e.cfg, e.argsFor(mode, b.stamp), listInput(r.list), e.cfg.stallAfter(mode), nil, e.trackRun(mode))
 		rerr := e.resultError(res)
+		var moved []*entry
+		if mode == modeListInplace && (rerr == nil || rerr.Class == ClassPartial) {
+			moved = movedDuringRun(r, e.statLinked)
+		}
 
 		e.mu.Lock()
 		e.runProg = nil
@@ -104,6 +108,7 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 			}
 			e.closeFailedBatchLocked(batchNo, sent)
 		}
+		e.relinkLocked(moved)
 		if !whole && i == len(b.runs)-1 {
 			// Before the broadcast: a barrier this batch meets comes after it.
 			e.queueBatchLocked(batchNo, sent)
