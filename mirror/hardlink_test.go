@@ -17,15 +17,7 @@ import (
 // whichever name the filesystem knows the inode by. The receiver's other
 // names must follow: the file is updated in place, not replaced.
 func TestEngineHardLinkWrittenThroughOtherName(t *testing.T) {
-	dm := startDaemon(t)
-	pw := passwordFile(t, daemonPass)
-	h := newHarness(t, dm.dest(), dm.module, true, func(c *Config) { c.PasswordFile = pw })
-	h.write("a", "first")
-	if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
-		t.Fatal(err)
-	}
-	h.add(change.Change{Op: change.OpLink, Path: "b", From: "a"})
-	h.mustSync()
+	h, dm := linkedPair(t)
 	compareTrees(t, h.src, dm.module, nil)
 
 	// Written through b, reported as a (the name the inode was first seen by).
@@ -37,6 +29,22 @@ func TestEngineHardLinkWrittenThroughOtherName(t *testing.T) {
 		t.Fatal(err)
 	}
 	compareTrees(t, h.src, dm.module, nil)
+}
+
+// linkedPair makes a and b, two names of one file, and ships them;
+// the engine is left running.
+func linkedPair(t *testing.T) (*harness, *daemon) {
+	t.Helper()
+	dm := startDaemon(t)
+	pw := passwordFile(t, daemonPass)
+	h := newHarness(t, dm.dest(), dm.module, true, func(c *Config) { c.PasswordFile = pw })
+	h.write("a", "first")
+	if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
+		t.Fatal(err)
+	}
+	h.add(change.Change{Op: change.OpLink, Path: "b", From: "a"})
+	h.mustSync()
+	return h, dm
 }
 
 func TestNewName(t *testing.T) {
@@ -308,16 +316,7 @@ func TestEngineHardLinkChangedNameLeaves(t *testing.T) {
 		{"renamed away", func(h *harness) { h.rename("b", "c") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dm := startDaemon(t)
-			pw := passwordFile(t, daemonPass)
-			h := newHarness(t, dm.dest(), dm.module, false, func(c *Config) { c.PasswordFile = pw })
-			h.write("a", "first")
-			if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
-				t.Fatal(err)
-			}
-			h.add(change.Change{Op: change.OpLink, Path: "b", From: "a"})
-			h.start()
-			h.mustSync()
+			h, dm := linkedPair(t)
 			h.stop()
 
 			// Not running: the changes wait in the queue while b leaves.
