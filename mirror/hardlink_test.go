@@ -209,15 +209,7 @@ func TestFailLinked(t *testing.T) {
 // A renamed name of a multi-linked file ships with the inode's other
 // names, so the destination keeps one group, with no whole-tree run.
 func TestEngineHardLinkRenamedName(t *testing.T) {
-	dm := startDaemon(t)
-	pw := passwordFile(t, daemonPass)
-	h := newHarness(t, dm.dest(), dm.module, true, func(c *Config) { c.PasswordFile = pw })
-	h.write("a", "shared")
-	if err := os.Link(h.abs("a"), h.abs("b")); err != nil {
-		t.Fatal(err)
-	}
-	h.add(change.Change{Op: change.OpLink, Path: "b", From: "a"})
-	h.mustSync()
+	h, dm := linkedPair(t)
 	full := h.eng.Status().Reconcile.Count
 	h.rename("b", "c")
 	h.mustSync()
