@@ -543,3 +543,31 @@ func TestCloseAfterLateRelease(t *testing.T) {
 		t.Errorf("writes reported: %+v; want two, one per close of a written handle, neither still writing", writes)
 	}
 }
+
+// TestOrphanWrite: a file opened through one of two names, which is then
+// unlinked, is written through its descriptor. The mount never looked up
+// the other name, so it knows no path for the write: the unlink says the
+// file stays open, and the write comes by inode.
+func TestOrphanWrite(t *testing.T) {
+	tm := mountTest(t, nil)
+	must(t, os.WriteFile(tm.backing+"/a", []byte("1"), 0o644))
+	must(t, os.Link(tm.backing+"/a", tm.backing+"/b"))
+	var st unix.Stat_t
+	must(t, unix.Stat(tm.backing+"/a", &st))
+	f, err := os.OpenFile(tm.mnt+"/b", os.O_WRONLY, 0)
+	must(t, err)
+	must(t, os.Remove(tm.mnt+"/b"))
+	if _, err := f.Write([]byte("22")); err != nil {
+		t.Fatal(err)
+	}
+	must(t, f.Close())
+	tm.waitReleased(t)
+	got := tm.rec.takeRaw()
+	want := []change.Change{
+		{Op: change.OpUnlink, Path: "b", Open: true},
+		{Op: change.OpWrite, Inode: change.Inode{Dev: st.Dev, Ino: st.Ino}},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("changes %+v, want %+v", got, want)
+	}
+}

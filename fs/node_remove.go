@@ -30,10 +30,11 @@ func (n *node) remove(name string, flags int, op change.Op) syscall.Errno {
 		return errno
 	}
 	defer d.close()
+	open := op == change.OpUnlink && n.openForWriting(name)
 	if err := unix.Unlinkat(d.fd, name, flags); err != nil {
 		return gofs.ToErrno(err)
 	}
-	n.r.report(change.Change{Op: op, Path: joinPath(rel, name), Dir: op == change.OpRmdir})
+	n.r.report(change.Change{Op: op, Path: joinPath(rel, name), Dir: op == change.OpRmdir, Open: open})
 	return 0
 }
 
@@ -56,14 +57,15 @@ func (n *node) Rename(ctx context.Context, name string, newParent gofs.InodeEmbe
 		}
 		defer d2.close()
 	}
-	if err := unix.Renameat2(d1.fd, name, d2.fd, newName, uint(flags)); err != nil {
-		return gofs.ToErrno(err)
-	}
 	op := change.OpRename
 	if flags&unix.RENAME_EXCHANGE != 0 {
 		op = change.OpExchange
 	}
-	n.r.report(change.Change{Op: op, Path: joinPath(rel2, newName), From: joinPath(rel1, name), Dir: n.childIsDir(d1.fd, name, d2.fd, newName)})
+	open := op == change.OpRename && np.openForWriting(newName) // the file it replaces
+	if err := unix.Renameat2(d1.fd, name, d2.fd, newName, uint(flags)); err != nil {
+		return gofs.ToErrno(err)
+	}
+	n.r.report(change.Change{Op: op, Path: joinPath(rel2, newName), From: joinPath(rel1, name), Dir: n.childIsDir(d1.fd, name, d2.fd, newName), Open: open})
 	return 0
 }
 

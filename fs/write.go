@@ -6,6 +6,8 @@ import (
 	"syscall"
 	"time"
 
+	gofs "github.com/hanwen/go-fuse/v2/fs"
+
 	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
@@ -81,7 +83,11 @@ func (n *node) checkWrite(f *file, closing bool) {
 	}
 	n.mu.Unlock()
 	if report {
-		n.report(change.OpWrite, others > 0)
+		if statErr != nil {
+			n.report(change.OpWrite, others > 0)
+		} else {
+			n.reportStat(change.OpWrite, others > 0, &st)
+		}
 	}
 }
 
@@ -136,10 +142,44 @@ func (n *node) changed(op change.Op) {
 	n.report(op, writing)
 }
 
-func (n *node) report(op change.Op, writing bool) {
+func (n *node) report(op change.Op, writing bool) { n.reportStat(op, writing, nil) }
+
+// reportStat reports op at n's current path. A node in no directory the
+// mount knows was opened through a name since unlinked; if the file still
+// has names (hard links never looked up through the mount), it is
+// reported by inode, from st or a fresh fstat of one of its handles.
+func (n *node) reportStat(op change.Op, writing bool, st *syscall.Stat_t) {
 	if rel, ok := n.relPath(); ok {
 		n.r.report(change.Change{Op: op, Path: reportPath(rel), Dir: n.isDir(), Writing: writing})
+		return
 	}
+	var fresh syscall.Stat_t
+	if st == nil {
+		if n.anyHandle(func(fd int) syscall.Errno { return gofs.ToErrno(syscall.Fstat(fd, &fresh)) }) != 0 {
+			return
+		}
+		st = &fresh
+	}
+	if st.Nlink == 0 || st.Mode&syscall.S_IFMT != syscall.S_IFREG {
+		return
+	}
+	n.r.report(change.Change{Op: op, Inode: change.Inode{Dev: st.Dev, Ino: st.Ino}, Writing: writing})
+}
+
+// openForWriting reports whether the child called name has a writable
+// handle: it stays open when the name goes.
+func (n *node) openForWriting(name string) bool {
+	ch := n.GetChild(name)
+	if ch == nil {
+		return false
+	}
+	c, ok := ch.Operations().(*node)
+	if !ok {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.ws.writers > 0
 }
 
 // anyHandle runs fn with the descriptor of one of n's open handles,

@@ -101,6 +101,10 @@ const maxFailLogs = 10
 // one mutex, does O(log n) work and never waits for rsync. A hard link
 // costs one fstatat more, to learn its inode.
 func (e *Engine) Add(c change.Change) {
+	if c.Orphan() {
+		e.addOrphan(c)
+		return
+	}
 	if c.Path == "" {
 		c.Path = "."
 	}
@@ -118,6 +122,7 @@ func (e *Engine) Add(c change.Change) {
 	seq := e.seq
 	e.totals.Events++
 	heirs := e.linkHeirsLocked(c)
+	e.pinLeavingLocked(c)
 	e.indexLocked(c, id, linked)
 	e.vf.noteLocked(c)
 	if took, started := e.holdAddLocked(c, now); took {

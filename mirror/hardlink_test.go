@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/mirrorfs/mirrorfs/internal/change"
 )
 
@@ -360,5 +362,35 @@ func TestMovedDuringRun(t *testing.T) {
 				t.Errorf("moved = %v, want %v", got, tc.want)
 			}
 		})
+	}
+}
+
+// An application writes through a descriptor whose name was unlinked; the
+// file's other name was never looked up through the mount, so the write
+// comes by inode (change.Orphan) and must reach that name.
+func TestEngineOrphanWrite(t *testing.T) {
+	h, dm := linkedPair(t)
+	f, err := os.OpenFile(h.abs("b"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(h.abs("b")); err != nil {
+		t.Fatal(err)
+	}
+	h.add(change.Change{Op: change.OpUnlink, Path: "b", Open: true})
+	h.mustSync()
+	if _, err := f.WriteAt([]byte("written after the unlink"), 0); err != nil {
+		t.Fatal(err)
+	}
+	h.add(change.Change{Op: change.OpWrite, Inode: change.Inode{Dev: st.Dev, Ino: st.Ino}})
+	h.mustSync()
+	compareTrees(t, h.src, dm.module, nil)
+	if n := h.eng.links.len(); n != 0 {
+		t.Errorf("the link index keeps %d names after the last close", n)
 	}
 }

@@ -32,12 +32,42 @@ type linkName struct {
 type linkIndex struct {
 	byName *btree.BTreeG[linkName]
 	byID   map[fileID][]string
+	// pinned: inodes still open for writing after losing a name
+	// (linkleave.go). Their last name stays even when it is alone.
+	pinned map[fileID]struct{}
 }
+
+// maxPinned bounds the pinned inodes: one per file held open for writing
+// after an unlink of one of its names, so a handful in practice.
+const maxPinned = 4096
 
 func newLinkIndex() *linkIndex {
 	return &linkIndex{
 		byName: btree.NewG(32, func(a, b linkName) bool { return a.path < b.path }),
 		byID:   make(map[fileID][]string),
+		pinned: make(map[fileID]struct{}),
+	}
+}
+
+// pin keeps id's names in the index even once one is left; false when
+// too many are pinned.
+func (x *linkIndex) pin(id fileID) bool {
+	if _, ok := x.pinned[id]; !ok && len(x.pinned) >= maxPinned {
+		return false
+	}
+	x.pinned[id] = struct{}{}
+	return true
+}
+
+// unpin undoes pin, and drops id's name if it is alone.
+func (x *linkIndex) unpin(id fileID) {
+	if _, ok := x.pinned[id]; !ok {
+		return
+	}
+	delete(x.pinned, id)
+	if names := x.byID[id]; len(names) == 1 {
+		x.byName.Delete(linkName{path: names[0]})
+		delete(x.byID, id)
 	}
 }
 
@@ -66,6 +96,9 @@ func (x *linkIndex) link(id fileID, from, to string) {
 func (x *linkIndex) remove(p string) {
 	gone := x.take(p)
 	for _, ln := range gone {
+		if _, keep := x.pinned[ln.id]; keep {
+			continue
+		}
 		if names := x.byID[ln.id]; len(names) == 1 {
 			x.byName.Delete(linkName{path: names[0]})
 			delete(x.byID, ln.id)

@@ -38,12 +38,61 @@ func (e *Engine) linkHeirsLocked(c change.Change) []string {
 func (e *Engine) inheritLocked(heirs []string, seq uint64, now time.Time) []mark {
 	var ms []mark
 	for _, h := range heirs {
-		m := e.q.add(change.Change{Op: change.OpWrite, Path: h}, seq, now)
-		if m[0].path != "" {
-			ms = append(ms, m[0])
+		if m := e.addWriteLocked(h, seq, now); m.path != "" {
+			ms = append(ms, m)
 		}
 	}
 	return ms
+}
+
+// addWriteLocked queues a write at p that no change of its own reported.
+func (e *Engine) addWriteLocked(p string, seq uint64, now time.Time) mark {
+	c := change.Change{Op: change.OpWrite, Path: p}
+	e.vf.noteLocked(c)
+	return e.q.add(c, seq, now)[0]
+}
+
+// A file opened through a name that is then unlinked (or replaced) keeps
+// its other names, and the application may go on writing through its
+// descriptor. If the mount never looked those names up, the FUSE layer
+// knows no path for the writes and reports them by inode (change.Orphan).
+// So when a name of an indexed inode goes while the file is open for
+// writing, the inode is pinned: its last name stays in the index, and the
+// orphan's writes are queued at its names until its last close.
+
+// pinLeavingLocked pins the inode of the name c takes away if the file
+// stays open for writing. It must run before indexLocked.
+func (e *Engine) pinLeavingLocked(c change.Change) {
+	if !c.Open || e.links.len() == 0 {
+		return
+	}
+	if id, ok := e.links.idOf(c.Path); ok && len(e.links.names(id)) > 1 && !e.links.pin(id) {
+		e.log.Warn("too many files open for writing after an unlink of one of their names; later writes through this one may reach its other names only at the next full sync",
+			"path", c.Path, "limit", maxPinned)
+	}
+}
+
+// addOrphan queues an orphan's change at the names of its inode.
+func (e *Engine) addOrphan(c change.Change) {
+	id := fileID{c.Inode.Dev, c.Inode.Ino}
+	now := e.now()
+	e.mu.Lock()
+	e.seq++
+	seq := e.seq
+	e.totals.Events++
+	var ms []mark
+	for _, p := range e.links.names(id) {
+		if m := e.addWriteLocked(p, seq, now); m.path != "" {
+			ms = append(ms, m)
+		}
+	}
+	if !c.Writing {
+		e.links.unpin(id)
+	}
+	e.noteOverflowLocked()
+	e.mu.Unlock()
+	e.journalMarks(seq, ms)
+	e.poke()
 }
 
 // unshippedAt reports whether a change at p may not be on the destination

@@ -1,10 +1,6 @@
 package mirror
 
-import (
-	"slices"
-
-	"github.com/mirrorfs/mirrorfs/internal/change"
-)
+import "slices"
 
 // An in-place run writes into the destination's file under each name it
 // lists, and the destination's other names of that inode see the write
@@ -51,11 +47,11 @@ func (e *Engine) relinkLocked(moved []*entry) {
 			continue // its unlink is queued already
 		}
 		e.seq++
-		ms := e.q.add(change.Change{Op: change.OpWrite, Path: en.path}, e.seq, now)
+		m := e.addWriteLocked(en.path, e.seq, now)
 		if q := e.q.get(en.path); q != nil {
 			q.relink = true
 		}
-		e.j.add(e.seq, ms)
+		e.j.add(e.seq, [2]mark{m})
 	}
 	if len(moved) > 0 {
 		e.log.Debug("names changed under an in-place run: shipping them again as new names", "paths", len(moved), "first", moved[0].path)

@@ -121,3 +121,25 @@ func fullSyncs(s status) float64 {
 	v, _ := r["count"].(float64)
 	return v
 }
+
+// TestHardLinkOrphanWrite: a file with two names from before the mount is
+// opened through one, that name is removed, and the application goes on
+// writing through its descriptor (a log rotated by unlinking it, say).
+// The mount never looked up the other name, so it knows no path for the
+// writes; they must still reach the other name on the module.
+func TestHardLinkOrphanWrite(t *testing.T) {
+	m := mountMirror(t, mountOptions{Setup: func(t *testing.T, dir string) {
+		write(t, dir+"/keep", "before\n")
+		must(t, os.Link(dir+"/keep", dir+"/rotated"))
+	}})
+	m.Sync(t) // no tree walk through the mount: that would look up keep
+	f, err := os.OpenFile(m.Mnt+"/rotated", os.O_WRONLY|os.O_APPEND, 0)
+	must(t, err)
+	t.Cleanup(func() { f.Close() })
+	must(t, os.Remove(m.Mnt+"/rotated"))
+	if _, err := f.WriteString("written after the unlink\n"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, f.Close())
+	m.assertMirrored(t, testkit.CompareOptions{})
+}

@@ -101,7 +101,7 @@ func New(opts Options) *Auditor {
 // Report takes one FUSE change. It runs on the FUSE hot path: it only
 // appends to a bounded buffer.
 func (a *Auditor) Report(c change.Change) {
-	if a.readyAt.Load() == nil {
+	if a.readyAt.Load() == nil || c.Orphan() { // inotify reports by name
 		return
 	}
 	now := time.Now()

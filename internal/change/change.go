@@ -49,7 +49,21 @@ type Change struct {
 	// Writing: the file is still open for writing after this change (the
 	// engine waits for its close before it ships it).
 	Writing bool
+	// Open (OpUnlink, OpRename): the file unlinked or replaced stays open
+	// for writing, and may still have other names.
+	Open bool
+	// Inode is set, and Path empty, for a change made through a descriptor
+	// of a file whose names the mount no longer knows: it was opened
+	// through a name since unlinked, and its other names were never
+	// looked up. The engine finds those names in its hard-link index.
+	Inode Inode
 }
+
+// Inode names a file by device and inode number, as stat(2) gives them.
+type Inode struct{ Dev, Ino uint64 }
+
+// Orphan reports whether c names its file by inode only (see Inode).
+func (c Change) Orphan() bool { return c.Path == "" && c.Inode != (Inode{}) }
 
 // Reporter receives every change. Report is called on the FUSE hot path:
 // it must not block on I/O.

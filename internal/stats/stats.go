@@ -97,8 +97,12 @@ func New(slots int) *Counter {
 var _ change.Reporter = (*Counter)(nil)
 
 // Report counts what inotify would report for ch, the old name of a move
-// first.
+// first. A change to a file with no name known to the mount gives no
+// event: inotify reports by name.
 func (c *Counter) Report(ch change.Change) {
+	if ch.Orphan() {
+		return
+	}
 	pk, fk := ch.Kinds()
 	if ch.From != "" {
 		c.addKinds(ch.From, fk)
