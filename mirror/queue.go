@@ -184,13 +184,27 @@ func (q *queue) add(c change.Change, seq uint64, now time.Time) (ms [2]mark) {
 	if e.path == c.Path {
 		e.writing = c.Writing
 	}
-	// A new or renamed directory does not lead: whatever fills it comes
-	// right after, and copying it half full would race with that.
-	if lead && !e.lead && !e.recursive {
+	// A new directory does not lead: whatever fills it comes right after,
+	// and copying it half full would race with that. A renamed one is
+	// whole already. A rename leads with its old name's deletion, so that
+	// one batch holds both and can pre-seed a directory from the
+	// destination's old copy (reuse.go).
+	if lead && (!e.recursive || c.Op == change.OpRename) {
+		q.lead(e)
+		if c.Op == change.OpRename {
+			if f := q.get(c.From); f != nil && f.place == placeReady {
+				q.lead(f)
+			}
+		}
+	}
+	return ms
+}
+
+func (q *queue) lead(e *entry) {
+	if !e.lead {
 		e.lead = true
 		q.leads = append(q.leads, e)
 	}
-	return ms
 }
 
 // fold applies one change to the entries; it returns the entry that

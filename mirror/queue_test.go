@@ -451,6 +451,8 @@ func TestQueueLeadingEdgeAndWriters(t *testing.T) {
 		{"it ships at max delay however long it stays open", []add{{0, writing("f")}}, 2000, false, []string{"f"}},
 		{"a barrier takes it at once", []add{{0, writing("f")}}, 1, true, []string{"f"}},
 		{"a new directory does not lead", []add{{0, change.Change{Op: change.OpMkdir, Path: "d", Dir: true}}}, 1, false, nil},
+		{"a renamed directory leads, with its old name", []add{{0, change.Change{Op: change.OpRename, From: "d", Path: "e", Dir: true}}}, 1, false, []string{"d", "e"}},
+		{"so does a renamed file", []add{{0, change.Change{Op: change.OpRename, From: "f", Path: "g"}}}, 1, false, []string{"f", "g"}},
 		{"a writer does not hold the others", []add{{0, mod("a")}, {10, writing("f")}, {20, mod("b")}}, 230, false, []string{"a", "b"}},
 	}
 	for _, tt := range tests {
