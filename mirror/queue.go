@@ -189,9 +189,10 @@ func (q *queue) add(c change.Change, seq uint64, now time.Time) (ms [2]mark) {
 	// whole already. A rename leads with its old name's deletion, so that
 	// one batch holds both and can pre-seed a directory from the
 	// destination's old copy (reuse.go).
-	if lead && (!e.recursive || c.Op == change.OpRename) {
+	renamed := c.Op == change.OpRename && e.path == c.Path // not an ancestor that covers it
+	if lead && (!e.recursive || renamed) {
 		q.lead(e)
-		if c.Op == change.OpRename {
+		if renamed {
 			if f := q.get(c.From); f != nil && f.place == placeReady {
 				q.lead(f)
 			}

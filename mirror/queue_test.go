@@ -453,6 +453,8 @@ func TestQueueLeadingEdgeAndWriters(t *testing.T) {
 		{"a new directory does not lead", []add{{0, change.Change{Op: change.OpMkdir, Path: "d", Dir: true}}}, 1, false, nil},
 		{"a renamed directory leads, with its old name", []add{{0, change.Change{Op: change.OpRename, From: "d", Path: "e", Dir: true}}}, 1, false, []string{"d", "e"}},
 		{"so does a renamed file", []add{{0, change.Change{Op: change.OpRename, From: "f", Path: "g"}}}, 1, false, []string{"f", "g"}},
+		{"a rename inside a new directory does not make it lead",
+			[]add{{0, change.Change{Op: change.OpMkdir, Path: "d", Dir: true}}, {300, change.Change{Op: change.OpRename, From: "d/a", Path: "d/b"}}}, 301, false, nil},
 		{"a writer does not hold the others", []add{{0, mod("a")}, {10, writing("f")}, {20, mod("b")}}, 230, false, []string{"a", "b"}},
 	}
 	for _, tt := range tests {
