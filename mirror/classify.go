@@ -53,6 +53,18 @@ type RsyncError struct {
 
 func (e *RsyncError) Error() string { return e.Msg }
 
+// firstLine returns the first of lines that contains one of subs, or "".
+func firstLine(lines []string, subs ...string) string {
+	for _, l := range lines {
+		for _, s := range subs {
+			if strings.Contains(l, s) {
+				return l
+			}
+		}
+	}
+	return ""
+}
+
 // errorLines returns rsync's diagnostic lines, most telling first.
 func errorLines(stderr []byte) []string {
 	var out []string
@@ -71,16 +83,7 @@ func classify(code int, stderr []byte, d Destination, cfg *Config) *RsyncError {
 		return nil
 	}
 	lines := errorLines(stderr)
-	find := func(subs ...string) string {
-		for _, l := range lines {
-			for _, s := range subs {
-				if strings.Contains(l, s) {
-					return l
-				}
-			}
-		}
-		return ""
-	}
+	find := func(subs ...string) string { return firstLine(lines, subs...) }
 	detail := find("@ERROR")
 	if detail == "" {
 		for _, l := range lines {

@@ -9,16 +9,7 @@ import (
 // classifySSH words the failures that ssh itself reports; nil when the
 // trouble is not ssh's.
 func classifySSH(code int, lines []string, c *Config) *RsyncError {
-	find := func(subs ...string) string {
-		for _, l := range lines {
-			for _, s := range subs {
-				if strings.Contains(l, s) {
-					return l
-				}
-			}
-		}
-		return ""
-	}
+	find := func(subs ...string) string { return firstLine(lines, subs...) }
 	host, port := c.Dest.Host, c.sshPort()
 	at := host + ":" + port
 	kh := c.KnownHostsFile()
