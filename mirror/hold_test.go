@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
 func TestParseHoldLimit(t *testing.T) {
@@ -69,15 +71,6 @@ func holdHarness(t *testing.T, n, limit int, stateDir string, src, dst string) *
 	})
 }
 
-func countFiles(t *testing.T, dir string) int {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return len(ents)
-}
-
 func TestHoldMassDelete(t *testing.T) {
 	h := holdHarness(t, 30, 10, "", "", "")
 	var events []Event
@@ -93,7 +86,7 @@ func TestHoldMassDelete(t *testing.T) {
 	}
 	h.start()
 	h.mustSync()
-	if n := countFiles(t, filepath.Join(h.dst, "d")); n != 30 {
+	if n := testkit.Entries(t, filepath.Join(h.dst, "d")); n != 30 {
 		t.Fatalf("destination keeps %d of 30 files while held", n)
 	}
 	if _, err := os.Stat(filepath.Join(h.dst, "new")); err != nil {
@@ -105,7 +98,7 @@ func TestHoldMassDelete(t *testing.T) {
 	if err := h.eng.Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := countFiles(t, filepath.Join(h.dst, "d")); n != 30 {
+	if n := testkit.Entries(t, filepath.Join(h.dst, "d")); n != 30 {
 		t.Fatalf("a full sync removed held files: %d of 30 left", n)
 	}
 	// A file made again at a held path is no longer held, and ships.
@@ -125,7 +118,7 @@ func TestHoldMassDelete(t *testing.T) {
 		t.Fatalf("Release() = %d, want 28", n)
 	}
 	h.mustSync()
-	if n := countFiles(t, filepath.Join(h.dst, "d")); n != 1 {
+	if n := testkit.Entries(t, filepath.Join(h.dst, "d")); n != 1 {
 		t.Fatalf("after release the destination has %d files in d, want 1 (f3)", n)
 	}
 	if s := h.eng.Status().Held; s.Count != 0 || s.Since != nil {
@@ -221,7 +214,7 @@ func TestHoldSurvivesRestart(t *testing.T) {
 	}
 	h3.start()
 	h3.mustSync()
-	if n := countFiles(t, filepath.Join(h.dst, "d")); n != 20 {
+	if n := testkit.Entries(t, filepath.Join(h.dst, "d")); n != 20 {
 		t.Fatalf("destination keeps %d of 20 held files", n)
 	}
 }

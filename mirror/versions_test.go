@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
 func TestParseRetention(t *testing.T) {
@@ -180,7 +182,7 @@ func TestVersionsLocal(t *testing.T) {
 	if err := h.eng.Reconcile(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if n := countFiles(t, filepath.Join(dst, ".versions")); n != 2 {
+	if n := testkit.Entries(t, filepath.Join(dst, ".versions")); n != 2 {
 		t.Fatalf("after a full sync %d version directories, want 2", n)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/mirrorfs/mirrorfs/internal/exitcode"
+	"github.com/mirrorfs/mirrorfs/internal/testkit"
 )
 
 // heldCount is status.held.count.
@@ -16,15 +17,6 @@ func (s status) heldCount() int {
 	h, _ := s["held"].(map[string]any)
 	n, _ := h["count"].(float64)
 	return int(n)
-}
-
-func dirCount(t *testing.T, dir string) int {
-	t.Helper()
-	ents, err := os.ReadDir(dir)
-	if err != nil && !os.IsNotExist(err) {
-		t.Fatal(err)
-	}
-	return len(ents)
 }
 
 // TestHoldMassDelete: rm -rf of 5,000 files past hold-deletes=1000 is
@@ -42,7 +34,7 @@ func TestHoldMassDelete(t *testing.T) {
 	}})
 	m.Sync(t)
 	modD := filepath.Join(m.Daemon.Dir, "d")
-	if n := dirCount(t, modD); n != files {
+	if n := testkit.Entries(t, modD); n != files {
 		t.Fatalf("initial sync: module has %d of %d files", n, files)
 	}
 
@@ -50,7 +42,7 @@ func TestHoldMassDelete(t *testing.T) {
 	write(t, filepath.Join(m.Mnt, "new"), "made during the hold")
 	m.Sync(t)
 	st := m.Status(t)
-	kept := dirCount(t, modD)
+	kept := testkit.Entries(t, modD)
 	t.Logf("module keeps %d of %d deleted files; status holds %d", kept, files, st.heldCount())
 	// At most the limit may have shipped before the hold began.
 	if kept < files-limit || st.heldCount() != kept {
@@ -72,7 +64,7 @@ func TestHoldMassDelete(t *testing.T) {
 	if _, errOut, code := m.cli(t, "sync", "--full", "--wait", m.Mnt); code != 0 {
 		t.Fatalf("sync --full: exit %d: %s", code, errOut)
 	}
-	if n := dirCount(t, modD); n != kept {
+	if n := testkit.Entries(t, modD); n != kept {
 		t.Fatalf("sync --full removed held files: %d left of %d", n, kept)
 	}
 
@@ -85,7 +77,7 @@ func TestHoldMassDelete(t *testing.T) {
 	if got := m2.Status(t).heldCount(); got != kept {
 		t.Fatalf("after a restart %d held, want %d", got, kept)
 	}
-	if n := dirCount(t, modD); n != kept {
+	if n := testkit.Entries(t, modD); n != kept {
 		t.Fatalf("after a restart (initial sync) the module keeps %d of %d held files", n, kept)
 	}
 
@@ -101,7 +93,7 @@ func TestHoldMassDelete(t *testing.T) {
 	}
 	m2.Sync(t)
 	if _, err := os.Stat(modD); !os.IsNotExist(err) {
-		t.Fatalf("after release the module still has d (%d files): %v", dirCount(t, modD), err)
+		t.Fatalf("after release the module still has d (%d files): %v", testkit.Entries(t, modD), err)
 	}
 	if got := m2.Status(t).heldCount(); got != 0 {
 		t.Fatalf("after release %d still held", got)

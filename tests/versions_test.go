@@ -66,7 +66,7 @@ func TestVersionsOnDestination(t *testing.T) {
 	if _, errOut, code := m.cli(t, "sync", "--full", "--wait", m.Mnt); code != 0 {
 		t.Fatalf("sync --full: exit %d: %s", code, errOut)
 	}
-	if n := dirCount(t, vdir); n != len(contents) {
+	if n := testkit.Entries(t, vdir); n != len(contents) {
 		t.Fatalf("after sync --full %d version directories, want %d", n, len(contents))
 	}
 	if _, err := os.Stat(filepath.Join(m.Mnt, ".versions")); !os.IsNotExist(err) {
@@ -82,7 +82,7 @@ func TestVersionsOnDestination(t *testing.T) {
 	write(t, filepath.Join(m2.Mnt, "trigger"), "a batch")
 	m2.Sync(t)
 	testkit.Eventually(t, syncTimeout, func() (bool, string) {
-		n := dirCount(t, vdir)
+		n := testkit.Entries(t, vdir)
 		return n == 2, fmt.Sprintf("%d version directories, want 2", n)
 	})
 	got := m2.versions(t, "docs/f.txt")

@@ -2,6 +2,7 @@ package testkit
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -49,4 +50,14 @@ func RsyncDiff(t testing.TB, a, b string) string {
 		t.Errorf("rsync dry-run comparison of %s and %s: %v\n%s", a, b, err, out)
 	}
 	return string(out)
+}
+
+// Entries counts the entries of dir; a missing dir has none.
+func Entries(t testing.TB, dir string) int {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	return len(ents)
 }
