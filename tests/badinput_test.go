@@ -34,6 +34,30 @@ func runMountExpectingFailure(t *testing.T, env []string, mnt string, args ...st
 
 // checkOneLineError asserts the error contract: one line on stderr starting
 // with "mirrorfs: ", no panic, no stack trace.
+// refusedRun runs the mirrorfs command args makes for a populated data
+// directory, which must fail, and checks what every refusal leaves: one
+// line on stderr, nothing mounted, the data untouched and nothing in
+// destDir. It returns stderr and the exit code.
+func refusedRun(t *testing.T, destDir string, args func(mnt string) []string) (string, int) {
+	t.Helper()
+	mnt := filepath.Join(t.TempDir(), "data")
+	must(t, os.Mkdir(mnt, 0o755))
+	testkit.Populate(t, mnt, testkit.PopulateOptions{})
+	snap := testkit.Snapshot(t, mnt)
+	env := append(os.Environ(), "MIRRORFS_RUN_DIR="+t.TempDir())
+	stderr, code := runMountExpectingFailure(t, env, mnt, args(mnt)...)
+	checkOneLineError(t, stderr)
+	if fstype, _ := mountType(mnt); fstype != "" {
+		t.Errorf("%s is mounted (%s) after a failed start", mnt, fstype)
+		exec.Command("fusermount3", "-u", "-z", mnt).Run()
+	}
+	testkit.AssertTreesEqual(t, mnt, snap, testkit.CompareOptions{ExactSpecialMtime: true, Xattrs: true})
+	if names, _ := os.ReadDir(destDir); len(names) != 0 {
+		t.Errorf("destination changed by a failed start: %d entries", len(names))
+	}
+	return stderr, code
+}
+
 func checkOneLineError(t *testing.T, stderr string) {
 	t.Helper()
 	if strings.Contains(stderr, "goroutine ") || strings.Contains(stderr, "panic") {
@@ -131,27 +155,12 @@ func TestBadInput(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			mnt := filepath.Join(t.TempDir(), "data")
-			must(t, os.Mkdir(mnt, 0o755))
-			testkit.Populate(t, mnt, testkit.PopulateOptions{})
-			snap := testkit.Snapshot(t, mnt)
-			env := append(os.Environ(), "MIRRORFS_RUN_DIR="+t.TempDir())
-
-			stderr, code := runMountExpectingFailure(t, env, mnt, tc.args(mnt)...)
+			stderr, code := refusedRun(t, d.Dir, tc.args)
 			if !slices.Contains(tc.codes, code) {
 				t.Errorf("exit %d, want %s; stderr: %s", code, codesString(tc.codes), stderr)
 			}
-			checkOneLineError(t, stderr)
 			if !strings.Contains(strings.ToLower(stderr), strings.ToLower(tc.want)) {
 				t.Errorf("stderr does not mention %q: %s", tc.want, stderr)
-			}
-			if fstype, _ := mountType(mnt); fstype != "" {
-				t.Errorf("%s is mounted (%s) after a failed start", mnt, fstype)
-				exec.Command("fusermount3", "-u", "-z", mnt).Run()
-			}
-			testkit.AssertTreesEqual(t, mnt, snap, testkit.CompareOptions{ExactSpecialMtime: true, Xattrs: true})
-			if names, _ := os.ReadDir(d.Dir); len(names) != 0 {
-				t.Errorf("module changed by a failed start: %d entries", len(names))
 			}
 		})
 	}
