@@ -39,13 +39,11 @@ func movedDuringRun(r *run, stat linkStat) []*entry {
 	return out
 }
 
-// relinkLocked queues the entries' names again, to ship as new names.
+// relinkLocked queues the entries' names again, to ship as new names. The
+// caller left out the names that are gone: their unlinks are queued.
 func (e *Engine) relinkLocked(moved []*entry) {
 	now := e.now()
 	for _, en := range moved {
-		if !e.exists(en.path) {
-			continue // its unlink is queued already
-		}
 		e.seq++
 		m := e.addWriteLocked(en.path, e.seq, now)
 		if q := e.q.get(en.path); q != nil {

@@ -71,6 +71,8 @@ func (e *Engine) ship(ctx context.Context, b *batch) {
 		var moved []*entry
 		if mode == modeListInplace && (rerr == nil || rerr.Class == ClassPartial) {
 			moved = movedDuringRun(r, e.statLinked)
+			// Outside the lock that Add needs: one fstatat per moved name.
+			moved = slices.DeleteFunc(moved, func(en *entry) bool { return !e.exists(en.path) })
 		}
 
 		e.mu.Lock()
