@@ -83,11 +83,11 @@ func (n *node) checkWrite(f *file, closing bool) {
 	}
 	n.mu.Unlock()
 	if report {
+		known := &st
 		if statErr != nil {
-			n.report(change.OpWrite, others > 0)
-		} else {
-			n.reportStat(change.OpWrite, others > 0, &st)
+			known = nil
 		}
+		n.reportStat(change.OpWrite, others > 0, known)
 	}
 }
 
